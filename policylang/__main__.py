@@ -1,0 +1,5 @@
+import sys
+
+from policylang.cli import main
+
+sys.exit(main())
