@@ -1,4 +1,4 @@
-"""What a decision says: `Decision` plus the explanation (matched statements, missing keys, details)."""
+"""What a decision says: `Decision` plus its explanation (matched statements, missing keys)."""
 
 from __future__ import annotations
 

@@ -91,7 +91,9 @@ class AuthError(PolicyLangError):
 
     default_code = "auth.failed"
 
-    def __init__(self, message: str, *, aws_error: str, status: int = 403, **kwargs: object) -> None:
+    def __init__(
+        self, message: str, *, aws_error: str, status: int = 403, **kwargs: object
+    ) -> None:
         code = kwargs.pop("code", None) or f"auth.{_kebab(aws_error)}"
         super().__init__(message, code=str(code), **kwargs)  # type: ignore[arg-type]
         self.aws_error = aws_error

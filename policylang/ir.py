@@ -40,17 +40,13 @@ class ValueKind(enum.Enum):
     BOOLEAN = "boolean"
 
 
-def _span() -> Span | None:
-    return attrs.field(default=None, eq=False, repr=False)  # type: ignore[no-any-return]
-
-
 @attrs.frozen(slots=True)
 class Values:
     """A string-or-list element: `items` in order, `is_list` records `"x"` versus `["x"]`."""
 
     items: tuple[str, ...]
     is_list: bool = True
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
     item_spans: tuple[Span | None, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
@@ -60,7 +56,7 @@ class ActionSpec:
 
     values: Values
     negated: bool = False
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)
@@ -69,16 +65,16 @@ class ResourceSpec:
 
     values: Values
     negated: bool = False
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)
 class PrincipalEntry:
-    """One `kind: values` pair of a principal map; kind is AWS, Service, Federated or CanonicalUser."""
+    """One `kind: values` pair of a principal map (AWS, Service, Federated, CanonicalUser)."""
 
     kind: str
     values: Values
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)
@@ -88,7 +84,7 @@ class PrincipalSpec:
     entries: tuple[PrincipalEntry, ...] = ()
     is_wildcard: bool = False
     negated: bool = False
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)
@@ -97,7 +93,7 @@ class ConditionValue:
 
     text: str
     kind: ValueKind = ValueKind.STRING
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)
@@ -107,7 +103,7 @@ class ConditionEntry:
     key: str
     values: tuple[ConditionValue, ...]
     is_list: bool = False
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)
@@ -116,7 +112,7 @@ class ConditionClause:
 
     operator: str
     entries: tuple[ConditionEntry, ...]
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)
@@ -127,7 +123,7 @@ class Statement:
     principal: PrincipalSpec | None = None
     condition: tuple[ConditionClause, ...] | None = None  # None: no Condition element; (): `{}`
     sid: str | None = None
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
     comments: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
@@ -139,7 +135,7 @@ class Policy:
     version: str | None = "2012-10-17"
     id: str | None = None
     statement_is_list: bool = True
-    span: Span | None = _span()
+    span: Span | None = attrs.field(default=None, eq=False, repr=False)
     source: Source | None = attrs.field(default=None, eq=False, repr=False)
     comments: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False)
 

@@ -1,4 +1,4 @@
-"""The request being decided: who (`Caller`), what (`action`), on what (`Resource`), with what context.
+"""The request being decided: who (`Caller`), what action, on what (`Resource`), in what context.
 
 Also derives the implicit context keys of spec/simulation-case.md ("Derived context keys"):
 only the listed keys, only when absent, never overriding a key given explicitly.
@@ -130,14 +130,16 @@ def derive_context(request: Request) -> dict[str, ContextValue]:
             derived["aws:userid"] = p.id
         if p.type is PrincipalType.USER and p.arn:
             derived["aws:username"] = p.arn.rsplit("/", 1)[-1]
-        kind = "FederatedUser" if p.type is PrincipalType.FEDERATED else _PRINCIPAL_TYPE_VALUE[p.type]
-        derived["aws:principaltype"] = kind
-        for key, value in p.tags.items():
-            derived[f"aws:principaltag/{key.lower()}"] = value
+        if p.type is PrincipalType.FEDERATED:
+            derived["aws:principaltype"] = "FederatedUser"
+        else:
+            derived["aws:principaltype"] = _PRINCIPAL_TYPE_VALUE[p.type]
+        for tag_key, tag_value in p.tags.items():
+            derived[f"aws:principaltag/{tag_key.lower()}"] = tag_value
     if request.resource.account:
         derived["aws:resourceaccount"] = request.resource.account
-    for key, value in request.resource.tags.items():
-        derived[f"aws:resourcetag/{key.lower()}"] = value
+    for tag_key, tag_value in request.resource.tags.items():
+        derived[f"aws:resourcetag/{tag_key.lower()}"] = tag_value
     for key, value in derived.items():
         ctx.setdefault(key, value)
     return ctx

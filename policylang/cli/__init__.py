@@ -51,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except OSError as error:
-        print(f"policylang: error: {error.strerror or error}: {error.filename or ''}", file=sys.stderr)
+        where = f": {error.filename}" if error.filename else ""
+        print(f"policylang: error: {error.strerror or error}{where}", file=sys.stderr)
         return 1
     return result
