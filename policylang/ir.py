@@ -125,6 +125,8 @@ class Statement:
     sid: str | None = None
     span: Span | None = attrs.field(default=None, eq=False, repr=False)
     comments: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False)
+    # DSL: a comment after the statement's last line (`comments` are printed above it).
+    trailing_comment: str | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)
@@ -138,6 +140,8 @@ class Policy:
     span: Span | None = attrs.field(default=None, eq=False, repr=False)
     source: Source | None = attrs.field(default=None, eq=False, repr=False)
     comments: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False)
+    # DSL comments after the last statement (`comments` holds the file's header comments).
+    trailing_comments: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False)
 
     @property
     def variables_enabled(self) -> bool:

@@ -18,6 +18,13 @@ from policylang.errors import PolicyLangError
 # Command modules in the order `--help` lists them. Add a verb by adding its module here.
 COMMAND_MODULES: tuple[str, ...] = (
     "policylang.cli.simulate_cmd",
+    "policylang.cli.check_cmd",
+    "policylang.cli.account_cmd",
+    "policylang.cli.dsl_cmd",
+    "policylang.cli.batch_cmd",
+    "policylang.cli.activity_cmd",
+    "policylang.cli.imds_cmd",
+    "policylang.cli.review_cmd",
 )
 
 

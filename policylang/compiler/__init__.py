@@ -1,0 +1,17 @@
+"""The compiler: PolicySets → indexed, pre-bound statement groups and a fast `decide`.
+
+`compile_policies(policies)` returns a `CompiledPolicySet` whose `decide(request)` gives the
+same `EvaluationResult` as the reference `policylang.evaluator.evaluate`. A `Compiler` shares
+work between many PolicySets; an `Engine` adds a bounded decision cache, atomic policy swaps and
+streaming (`decide_many`). Passes, in order: lower.py (IR → compiled statements, using
+conditions.py and resources.py), index.py (the action index), build.py (grouping and sharing),
+compiled.py (the decision procedure), engine.py (cache and embedding API).
+"""
+
+from __future__ import annotations
+
+from policylang.compiler.build import Compiler, compile_policies
+from policylang.compiler.compiled import CompiledPolicySet
+from policylang.compiler.engine import Engine, cache_key
+
+__all__ = ["CompiledPolicySet", "Compiler", "Engine", "cache_key", "compile_policies"]

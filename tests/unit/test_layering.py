@@ -39,7 +39,8 @@ def test_cli_is_not_imported_by_the_library() -> None:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("policylang.cli"):
+            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            if module.startswith("policylang.cli"):
                 offenders.append(rel)
 
     assert offenders == []

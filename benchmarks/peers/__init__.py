@@ -1,0 +1,1 @@
+"""Adapters and helpers for benchmarks/compare_peers.py (not part of the policylang package)."""

@@ -1,0 +1,113 @@
+"""The compile passes, with sharing: `Compiler.compile(policy_set)` and `compile_policies`.
+
+Pass 1 (lower.py) lowers each policy document once per `NamedPolicy` object; pass 2 groups the
+lowered statements of one policy set (identity documents, one SCP level, …) and builds its
+action index; pass 3 assembles a `CompiledPolicySet`. Each pass is memoised by object identity
+in the `Compiler`, so a managed policy attached to a thousand principals is lowered once, an SCP
+level shared by every principal of an account is indexed once, and compiling the PolicySet of
+another principal only builds what is new. (Identity, not equality: hashing a policy tree on
+every lookup would cost more than the lookup saves. Each memo entry keeps its key object alive,
+so an id is never reused while its entry exists.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from policylang.compiler.compiled import CompiledPolicySet
+from policylang.compiler.lower import CompiledStatement, StatementGroup, lower_policy
+from policylang.evaluator import RCP_SERVICES
+from policylang.policy_set import NamedPolicy, PolicySet
+
+
+class Compiler:
+    """Compiles PolicySets, sharing lowered policies and statement groups between them.
+
+    `max_sets` bounds the memo of compiled PolicySets (first in, first out); lowered policies
+    and groups are kept as long as the compiler lives. Safe to share between threads (a race
+    can only compile something twice).
+    """
+
+    def __init__(
+        self, *, rcp_services: frozenset[str] = RCP_SERVICES, max_sets: int = 200_000
+    ) -> None:
+        self.rcp_services = rcp_services
+        self.max_sets = max_sets
+        self._lowered: dict[int, tuple[NamedPolicy, tuple[CompiledStatement, ...]]] = {}
+        self._groups: dict[
+            tuple[bool, tuple[int, ...]], tuple[tuple[NamedPolicy, ...], StatementGroup]
+        ] = {}
+        self._sets: dict[int, tuple[PolicySet, CompiledPolicySet]] = {}
+        self._lock = threading.Lock()
+
+    def lower(self, named: NamedPolicy) -> tuple[CompiledStatement, ...]:
+        """Pass 1: the lowered statements of one policy (memoised per object)."""
+        found = self._lowered.get(id(named))
+        if found is not None:
+            return found[1]
+        lowered = lower_policy(named)
+        self._lowered[id(named)] = (named, lowered)
+        return lowered
+
+    def group(self, policies: Sequence[NamedPolicy], *, with_principal: bool) -> StatementGroup:
+        """Pass 2: one policy set's statements with their action index (memoised)."""
+        key = (with_principal, tuple(id(n) for n in policies))
+        found = self._groups.get(key)
+        if found is not None:
+            return found[1]
+        group = StatementGroup(
+            policies, [self.lower(n) for n in policies], with_principal=with_principal
+        )
+        self._groups[key] = (tuple(policies), group)
+        return group
+
+    def compile(self, policies: PolicySet) -> CompiledPolicySet:
+        """Pass 3: the compiled PolicySet (memoised per PolicySet object)."""
+        found = self._sets.get(id(policies))
+        if found is not None:
+            return found[1]
+        compiled = CompiledPolicySet(
+            policies,
+            identity=self.group(policies.identity, with_principal=False),
+            boundary=(
+                self.group((policies.boundary,), with_principal=False)
+                if policies.boundary is not None
+                else None
+            ),
+            session=self.group(policies.session, with_principal=False),
+            resource=(
+                self.group((policies.resource,), with_principal=True)
+                if policies.resource is not None
+                else None
+            ),
+            scp=[self.group(level, with_principal=False) for level in policies.scp],
+            rcp=[self.group(level, with_principal=True) for level in policies.rcp],
+            rcp_services=self.rcp_services,
+        )
+        with self._lock:
+            if len(self._sets) >= self.max_sets:
+                # first in, first out: drop the oldest entry
+                self._sets.pop(next(iter(self._sets)), None)
+            self._sets[id(policies)] = (policies, compiled)
+        return compiled
+
+    def stats(self) -> dict[str, int]:
+        """How much has been compiled (policies lowered, groups indexed, sets assembled)."""
+        return {
+            "policies": len(self._lowered),
+            "groups": len(self._groups),
+            "sets": len(self._sets),
+        }
+
+
+def compile_policies(
+    policies: PolicySet,
+    *,
+    compiler: Compiler | None = None,
+    rcp_services: frozenset[str] = RCP_SERVICES,
+) -> CompiledPolicySet:
+    """Compile one PolicySet. Pass a shared `Compiler` to reuse work across many sets."""
+    if compiler is None:
+        compiler = Compiler(rcp_services=rcp_services)
+    return compiler.compile(policies)

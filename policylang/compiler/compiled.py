@@ -1,0 +1,649 @@
+"""A compiled PolicySet and its uncached decision: the reference procedure over indexed groups.
+
+`CompiledPolicySet.decide(request)` returns the same `EvaluationResult` as
+`policylang.evaluator.evaluate(policies, request)`: the same decision, matched statements (in
+the reference's order), missing context keys, per-set details and deciding set. The procedure
+is evaluation.md §3 exactly as evaluator.py reads it; what differs is the work done:
+
+* only the sets that apply to the caller are evaluated (the reference evaluates every set and
+  then ignores the inapplicable ones; without defects the answer cannot differ);
+* within a set only the statements whose Action can match are visited (the action index);
+* the request context is built with only the derived keys the set reads, instead of all of
+  them (`derive_key` agrees with `request.derive_context` key by key);
+* Principal matching is memoised per caller.
+
+A set containing a statement the reference would reject at evaluation time (`defect`) is
+decided by the reference evaluator, so that the error is raised exactly where it raises it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import operator
+import weakref
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+from policylang.compiler.lower import CompiledStatement, StatementGroup, caller_key
+from policylang.decision import Decision, EvaluationResult, MatchedStatement
+from policylang.evaluator import (
+    GET_CALLER_IDENTITY,
+    RCP_SERVICES,
+    ROLE_TRUST_ACTIONS,
+    PrincipalClass,
+    evaluate,
+    is_aws_managed_write,
+    tag_variants,
+)
+from policylang.policy_set import PolicySet
+from policylang.request import Caller, ContextValue, PrincipalType, Request, Resource
+
+_DIRECT = PrincipalClass.DIRECT
+_PARENT = PrincipalClass.PARENT
+_ACCOUNT = PrincipalClass.ACCOUNT
+
+_USER = PrincipalType.USER
+_ROLE = PrincipalType.ROLE
+_ASSUMED_ROLE = PrincipalType.ASSUMED_ROLE
+_FEDERATED = PrincipalType.FEDERATED
+_ROOT = PrincipalType.ROOT
+_SERVICE = PrincipalType.SERVICE
+_ANONYMOUS = PrincipalType.ANONYMOUS
+_SIGNED_IAM = frozenset({_USER, _ROLE, _ASSUMED_ROLE})
+
+_ALLOWED = Decision.ALLOWED
+_EXPLICIT = Decision.EXPLICIT_DENY
+_IMPLICIT = Decision.IMPLICIT_DENY
+
+_SET_NAMES = ("scp", "rcp", "boundary", "session", "resource", "identity")
+
+# Keys request.derive_context can add (only when absent from the request's context).
+_DERIVED_KEYS = frozenset(
+    {
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:userid",
+        "aws:username",
+        "aws:principaltype",
+        "aws:resourceaccount",
+    }
+)
+_PRINCIPAL_TYPE_VALUE = {
+    _USER: "User",
+    _ROLE: "AssumedRole",
+    _ASSUMED_ROLE: "AssumedRole",
+    _ROOT: "Account",
+    _ANONYMOUS: "Anonymous",
+}
+
+
+def is_derivable(key: str) -> bool:
+    """Can `derive_context` supply this (lower-cased) key?"""
+    return (
+        key in _DERIVED_KEYS
+        or key.startswith("aws:principaltag/")
+        or key.startswith("aws:resourcetag/")
+    )
+
+
+def derive_key(request: Request, key: str) -> ContextValue | None:
+    """The value `derive_context(request)` derives for one lower-cased key, or None.
+
+    Mirrors request.derive_context rule by rule (tested key by key against it). For duplicate
+    tag keys differing only in case the last one wins, as in derive_context.
+    """
+    if key == "aws:resourceaccount":
+        return request.resource.account or None
+    if key.startswith("aws:resourcetag/"):
+        tag = key[len("aws:resourcetag/") :]
+        found: str | None = None
+        for tag_key, tag_value in request.resource.tags.items():
+            if tag_key.lower() == tag:
+                found = tag_value
+        return found
+    p = request.principal
+    t = p.type
+    if t is _ANONYMOUS:
+        if key == "aws:principalaccount" or key == "aws:userid":
+            return "anonymous"
+        if key == "aws:principaltype":
+            return "Anonymous"
+        return None
+    if t is _SERVICE or p.is_identity_provider:
+        return None
+    if key == "aws:principalarn":
+        return (p.role_arn if t is _ASSUMED_ROLE else p.arn) or None
+    if key == "aws:principalaccount":
+        return p.account or None
+    if key == "aws:userid":
+        return p.id or None
+    if key == "aws:username":
+        return p.arn.rsplit("/", 1)[-1] if t is _USER and p.arn else None
+    if key == "aws:principaltype":
+        return "FederatedUser" if t is _FEDERATED else _PRINCIPAL_TYPE_VALUE[t]
+    if key.startswith("aws:principaltag/"):
+        tag = key[len("aws:principaltag/") :]
+        found = None
+        for tag_key, tag_value in p.tags.items():
+            if tag_key.lower() == tag:
+                found = tag_value
+        return found
+    return None
+
+
+_PRINCIPAL_MEMO: dict[int, tuple[weakref.ref[Caller], dict[str, ContextValue]]] = {}
+_PRINCIPAL_MEMO_LIMIT = 65_536
+
+
+def principal_values(caller: Caller) -> dict[str, ContextValue]:
+    """The principal-derived keys of derive_context for a caller, memoised per Caller object.
+
+    A service keeps one Caller per authenticated principal, so the derivation (tags, the role
+    ARN of a session) runs once per principal rather than once per request. The memo holds a
+    weak reference and is keyed by id(): an entry whose object died is never returned.
+    """
+    entry = _PRINCIPAL_MEMO.get(id(caller))
+    if entry is not None and entry[0]() is caller:
+        return entry[1]
+    values: dict[str, ContextValue] = {}
+    probe = Request(caller, "", Resource(""))
+    for key in ("aws:principalarn", "aws:principalaccount", "aws:userid", "aws:username",
+                "aws:principaltype"):
+        value = derive_key(probe, key)
+        if value is not None:
+            values[key] = value
+    for tag_key in caller.tags:
+        key = "aws:principaltag/" + tag_key.lower()
+        value = derive_key(probe, key)
+        if value is not None:
+            values[key] = value
+    if len(_PRINCIPAL_MEMO) >= _PRINCIPAL_MEMO_LIMIT:
+        _PRINCIPAL_MEMO.clear()
+    with contextlib.suppress(TypeError):  # a Caller subclass without weakref support
+        _PRINCIPAL_MEMO[id(caller)] = (weakref.ref(caller), values)
+    return values
+
+
+_serials = itertools.count(1)
+
+_DIRECT_BIT = 1 << int(PrincipalClass.DIRECT)
+_PARENT_BIT = 1 << int(PrincipalClass.PARENT)
+_ACCOUNT_BIT = 1 << int(PrincipalClass.ACCOUNT)
+
+Statements = tuple[CompiledStatement, ...]
+Hits = tuple[list[CompiledStatement], list[CompiledStatement], int]
+"""One group's applicable statements for one request: (allows, denies, principal-class bits
+of the allows)."""
+
+_NO_HITS: Hits = ([], [], 0)  # shared; never mutated
+
+
+Candidates = tuple[Hits, Statements]
+"""A group's candidates for one action: the hits of the statements that apply whatever the
+request (no Principal to check, every resource, no Condition), and the statements left to
+evaluate per request."""
+
+_NO_CANDIDATES: Candidates = (_NO_HITS, ())
+
+
+def _candidates(statements: Statements, with_principal: bool) -> Candidates:
+    if not statements:
+        return _NO_CANDIDATES
+    allows: list[CompiledStatement] = []
+    denies: list[CompiledStatement] = []
+    bits = 0
+    dynamic: list[CompiledStatement] = []
+    for st in statements:
+        unconditional = (st.all_resources or st.trust_resource) and st.condition is None
+        if with_principal:
+            spec = st.principal
+            # a bare "*" Principal matches every caller as DIRECT (evaluator.match_principal)
+            unconditional = unconditional and spec is not None and spec.is_wildcard
+            unconditional = unconditional and not spec.negated  # type: ignore[union-attr]
+        if not unconditional:
+            dynamic.append(st)
+        elif st.deny:
+            denies.append(st)
+        else:
+            allows.append(st)
+            if with_principal:
+                bits |= _DIRECT_BIT
+    return (allows, denies, bits), tuple(dynamic)
+
+
+class _Plan:
+    """The candidate statements of every group for one action (memoised per set)."""
+
+    __slots__ = (
+        "boundary", "identity", "needs_ctx", "rank", "rcp", "resource", "scp", "session"
+    )
+
+    def __init__(self, compiled: CompiledPolicySet, action: str, lowered: str) -> None:
+        def look(group: StatementGroup | None) -> Candidates:
+            if group is None:
+                return _NO_CANDIDATES
+            found = group.index.lookup(action, lowered)
+            return _candidates(found, group.with_principal)
+
+        self.identity = look(compiled.identity)
+        self.boundary = look(compiled.boundary)
+        self.session = look(compiled.session)
+        self.resource = look(compiled.resource)
+        self.scp = tuple(look(g) for g in compiled.scp)
+        self.rcp = tuple(look(g) for g in compiled.rcp)
+        everything = [self.identity, self.boundary, self.session, self.resource]
+        everything += [*self.scp, *self.rcp]
+        # the context is needed only by conditions and variable-bearing resources
+        self.needs_ctx = any(
+            st.condition is not None or st.dynamic_resources for c in everything for st in c[1]
+        )
+        # Matched statements are reported in the reference's order: by the position of their
+        # policy object in all_policies() (its last position if listed twice), then index.
+        order = compiled._order
+        self.rank: dict[CompiledStatement, tuple[int, int]] = {
+            st: (order.get(id(st.named), len(order)), st.index)
+            for c in everything
+            for part in (c[0][0], c[0][1], c[1])
+            for st in part
+        }
+
+
+_PLAN_LIMIT = 1024
+
+
+def _run(
+    candidates: Candidates,
+    arn: str,
+    ctx: Mapping[str, ContextValue],
+    missing: set[str],
+    bits: dict[int, int] | None = None,
+    trap: bool = False,
+    variants: Sequence[Mapping[str, ContextValue]] = (),
+) -> Hits:
+    """evaluator.evaluate_set over the candidates the action index yields.
+
+    `variants`: other readings of the context when two tags differ only in case
+    (evaluator.tag_variants); a Condition holds if it holds for the context or any variant.
+    """
+    fixed, dynamic = candidates
+    if not dynamic:
+        return fixed
+    allows = list(fixed[0])
+    denies = list(fixed[1])
+    classes = fixed[2]
+    for st in dynamic:
+        cls = 0
+        if bits is not None:
+            listed = bits[id(st)]
+            if st.principal.negated:  # type: ignore[union-attr]
+                if listed and not (trap and st.deny):
+                    continue
+                cls = _DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
+            elif not listed:
+                continue
+            else:
+                cls = listed
+        static = st.static_only
+        if static is not None:
+            if static(arn) == st.not_resource:
+                continue
+        elif not st.all_resources and not st.resource_matches(arn, ctx, missing):
+            continue
+        cond = st.condition
+        if cond is not None:
+            for k in cond.keys:
+                if k not in ctx:
+                    missing.add(k)
+            for k in cond.variable_keys:
+                if not isinstance(ctx.get(k), str):
+                    missing.add(k)
+            if not cond.matches(ctx) and not (
+                variants and any(cond.matches(v) for v in variants)
+            ):
+                continue
+        if st.deny:
+            denies.append(st)
+        else:
+            allows.append(st)
+            classes |= cls
+    return allows, denies, classes
+
+
+_matched_of = operator.attrgetter("matched")
+
+
+def _sorted(statements: list[CompiledStatement], plan: _Plan) -> tuple[MatchedStatement, ...]:
+    if len(statements) > 1:
+        statements.sort(key=plan.rank.__getitem__)  # stable, like the reference's sort
+    return tuple(map(_matched_of, statements))
+
+
+def _outcome(hits: Hits) -> str:
+    if hits[1]:
+        return "explicitDeny"
+    return "allowed" if hits[0] else "implicitDeny"
+
+
+def _levels(levels: list[Hits]) -> str:
+    for h in levels:
+        if h[1]:
+            return "explicitDeny"
+    for h in levels:
+        if not h[0]:
+            return "implicitDeny"
+    return "allowed"
+
+
+class CompiledPolicySet:
+    """A PolicySet ready to decide requests. Build with `compile_policies` (or a `Compiler`).
+
+    Immutable after construction except for internal memo tables (per-action plans, index
+    lookups, principal matches), whose updates are safe under concurrent use.
+    """
+
+    __slots__ = (
+        "_order",
+        "_plans",
+        "boundary",
+        "defect",
+        "derived_reads",
+        "identity",
+        "policies",
+        "rcp",
+        "rcp_services",
+        "reads",
+        "reads_principal_tags",
+        "reads_resource_tags",
+        "resource",
+        "scp",
+        "serial",
+        "session",
+    )
+
+    def __init__(
+        self,
+        policies: PolicySet,
+        *,
+        identity: StatementGroup,
+        boundary: StatementGroup | None,
+        session: StatementGroup,
+        resource: StatementGroup | None,
+        scp: Sequence[StatementGroup],
+        rcp: Sequence[StatementGroup],
+        rcp_services: frozenset[str] = RCP_SERVICES,
+    ) -> None:
+        self.policies = policies
+        self.identity = identity
+        self.boundary = boundary
+        self.session = session
+        self.resource = resource
+        self.scp = tuple(scp)
+        self.rcp = tuple(rcp)
+        self.rcp_services = rcp_services
+        self.serial = next(_serials)
+        groups = [identity, session, *self.scp, *self.rcp]
+        groups += [g for g in (boundary, resource) if g is not None]
+        self.defect = any(g.defect for g in groups)
+        reads: set[str] = {"aws:principalarn"}  # the service-linked-role test reads it
+        for g in groups:
+            reads |= g.reads
+        self.reads: frozenset[str] = frozenset(reads)
+        self.derived_reads: tuple[str, ...] = tuple(sorted(k for k in reads if is_derivable(k)))
+        self.reads_principal_tags = any(k.startswith("aws:principaltag/") for k in reads)
+        self.reads_resource_tags = any(k.startswith("aws:resourcetag/") for k in reads)
+        # The reference orders matched statements by the position of their policy object in
+        # all_policies() (the last position when one object is listed twice), then index.
+        self._order: dict[int, int] = {
+            id(named): i for i, named in enumerate(policies.all_policies())
+        }
+        self._plans: dict[str, _Plan] = {}
+
+    @property
+    def statement_count(self) -> int:
+        groups = [self.identity, self.session, *self.scp, *self.rcp]
+        groups += [g for g in (self.boundary, self.resource) if g is not None]
+        return sum(len(g) for g in groups)
+
+    def plan(self, action: str, lowered: str) -> _Plan:
+        """The per-group candidates for an action (memoised, bounded)."""
+        found = self._plans.get(lowered)
+        if found is not None:
+            return found
+        plan = _Plan(self, action, lowered)
+        if len(self._plans) >= _PLAN_LIMIT:
+            self._plans.clear()
+        self._plans[lowered] = plan
+        return plan
+
+    def context(self, request: Request) -> dict[str, ContextValue]:
+        """The request context (lower-cased keys) with the derived keys this set reads."""
+        context = request.context
+        ctx = dict(zip(map(str.lower, context), context.values(), strict=True)) if context else {}
+        if self.derived_reads:
+            principal = principal_values(request.principal)
+            for key in self.derived_reads:
+                if key not in ctx:
+                    value = principal.get(key)
+                    if value is None and key.startswith("aws:resource"):
+                        value = derive_key(request, key)
+                    if value is not None:
+                        ctx[key] = value
+        return ctx
+
+    def decide(self, request: Request) -> EvaluationResult:
+        """The reference decision for `request`, computed over the compiled groups."""
+        if self.defect:
+            return evaluate(self.policies, request, rcp_services=self.rcp_services)
+        caller = request.principal
+        ctype = caller.type
+        action = request.action
+        lowered = action.lower()
+        # enum members are compared by identity: hashing one runs Python code
+        signed = ctype is _USER or ctype is _ASSUMED_ROLE or ctype is _ROLE
+        federated_session = ctype is _FEDERATED and caller.is_federated_user_session
+        if lowered == GET_CALLER_IDENTITY and (signed or ctype is _ROOT or federated_session):
+            # needs no permission and cannot be denied (§6.1)
+            return EvaluationResult(_ALLOWED, details=dict.fromkeys(_SET_NAMES))
+        plan = self._plans.get(lowered) or self.plan(action, lowered)
+        policies = self.policies
+        ctx: Mapping[str, ContextValue]
+        ctx = self.context(request) if plan.needs_ctx else _EMPTY_CTX
+        slr = False
+        if (self.scp or self.rcp) and (ctype is _ASSUMED_ROLE or ctype is _ROLE):
+            principal_arn = (
+                ctx.get("aws:principalarn") if plan.needs_ctx else _principal_arn(request)
+            )
+            slr = _is_service_linked_role(request, principal_arn)
+        variants: Sequence[Mapping[str, ContextValue]] = ()
+        if plan.needs_ctx and (self.reads_principal_tags or self.reads_resource_tags) and (
+            _has_case_twins(caller.tags) or _has_case_twins(request.resource.tags)
+        ):
+            # two tags differing only in case: conditions may hold under either reading
+            variants = tag_variants(request, ctx)
+        scp_applies = bool(self.scp) and (signed or federated_session or ctype is _ROOT)
+        scp_applies = scp_applies and not slr
+        rcp_applies = (
+            bool(self.rcp) and not slr and lowered.partition(":")[0] in self.rcp_services
+        )
+        identity_applies = signed or federated_session
+        session_applies = ctype is _ASSUMED_ROLE or ctype is _ROLE or federated_session
+        has_boundary = identity_applies and self.boundary is not None
+        has_session = session_applies and bool(policies.session)
+        has_identity = identity_applies and bool(policies.identity)
+
+        arn = request.resource.arn
+        missing: set[str] = set()
+        scp: list[Hits] = []
+        if scp_applies:
+            scp = [
+                c[0] if not c[1] else _run(c, arn, ctx, missing, None, False, variants)
+                for c in plan.scp
+            ]
+        rcp: list[Hits] = []
+        if rcp_applies:
+            ckey = caller_key(caller)
+            rcp = [
+                c[0]
+                if not c[1]
+                else _run(c, arn, ctx, missing, g.principal_bits(caller, ckey), False, variants)
+                for c, g in zip(plan.rcp, self.rcp, strict=True)
+            ]
+        resource = plan.resource[0]
+        if plan.resource[1]:
+            group = self.resource
+            assert group is not None
+            resource = _run(
+                plan.resource, arn, ctx, missing,
+                group.principal_bits(caller, caller_key(caller)),
+                policies.boundary is not None and signed,
+                variants,
+            )
+        identity = boundary = session = _NO_HITS
+        if has_identity:
+            identity = _run(plan.identity, arn, ctx, missing, None, False, variants)
+        if has_boundary:
+            boundary = _run(plan.boundary, arn, ctx, missing, None, False, variants)
+        if has_session:
+            session = _run(plan.session, arn, ctx, missing, None, False, variants)
+
+        # per-set details (evaluator._Evaluation.details)
+        details: dict[str, str | None] = {
+            "scp": _levels(scp) if scp_applies else None,
+            "rcp": _levels(rcp) if rcp_applies else None,
+            "boundary": _outcome(boundary) if has_boundary else None,
+            "session": _outcome(session) if has_session else None,
+            "resource": _outcome(resource) if self.resource is not None else None,
+            "identity": _outcome(identity) if has_identity else None,
+        }
+        session_ok = True
+        if session_applies:
+            if not policies.session:
+                session_ok = not caller.is_federated_user_session
+                if not session_ok:
+                    details["session"] = "implicitDeny"
+            else:
+                session_ok = not session[1] and bool(session[0])
+        missing_keys = tuple(sorted(missing)) if missing else ()
+
+        # 1. an applicable Deny anywhere wins; the deciding set is the first in §3's order
+        deciding: str | None = None
+        if scp_applies and any(h[1] for h in scp):
+            deciding = "scp"
+        elif rcp_applies and any(h[1] for h in rcp):
+            deciding = "rcp"
+        elif resource[1]:
+            deciding = "resource"
+        elif identity[1]:
+            deciding = "identity"
+        elif boundary[1]:
+            deciding = "boundary"
+        elif session[1]:
+            deciding = "session"
+        if deciding is not None:
+            denies: list[CompiledStatement] = []
+            for h in (*scp, *rcp, resource, identity, boundary, session):
+                denies += h[1]
+            return EvaluationResult(
+                _EXPLICIT, _sorted(denies, plan), missing_keys, details, deciding
+            )
+
+        # 2. guardrails: every level needs an applicable Allow
+        if rcp_applies and not all(h[0] for h in rcp):
+            deciding = "rcp"
+        elif scp_applies and not all(h[0] for h in scp):
+            deciding = "scp"
+        elif is_aws_managed_write(action, arn):
+            deciding = "aws-managed"  # no policy can allow changes to AWS-managed resources
+        elif ctype is _ANONYMOUS or ctype is _SERVICE or caller.is_identity_provider:
+            if not resource[0]:
+                deciding = "resource"
+        else:
+            # 3. grant paths (§4)
+            same = caller.account is not None and caller.account == request.resource.account
+            role_trust = lowered in ROLE_TRUST_ACTIONS
+            trust_style = role_trust or (
+                policies.resource is not None and lowered.partition(":")[0] == "kms"
+            )
+            if ctype is _ROOT:
+                if not ((same and not trust_style) or resource[0]):
+                    deciding = "resource"
+            else:
+                identity_allows = bool(identity[0])  # empty unless the identity set applies
+                boundary_ok = not has_boundary or bool(boundary[0])
+                id_ok = identity_allows and boundary_ok and session_ok
+                if not identity_allows:
+                    first_failing = "identity"
+                elif not boundary_ok:
+                    first_failing = "boundary"
+                else:
+                    first_failing = "session"
+                if same:
+                    classes = resource[2]
+                    direct = bool(classes & _DIRECT_BIT)
+                    parent = bool(classes & _PARENT_BIT)
+                    account = bool(classes & _ACCOUNT_BIT)
+                    parent_ok = parent and boundary_ok and session_ok
+                    if role_trust:
+                        allowed = (direct and boundary_ok) or parent_ok or (account and id_ok)
+                    elif trust_style:
+                        allowed = direct or parent_ok or (account and id_ok)
+                    else:
+                        allowed = direct or parent_ok or id_ok
+                    if not allowed:
+                        # name the gate that cut the strongest grant the policy made
+                        if trust_style and not (direct or parent or account):
+                            deciding = "resource"
+                        elif (direct or parent) and not boundary_ok:
+                            deciding = "boundary"
+                        elif parent and not session_ok:
+                            deciding = "session"
+                        else:
+                            deciding = first_failing
+                elif not id_ok:
+                    deciding = first_failing
+                elif not resource[0]:
+                    deciding = "resource"
+        if deciding is not None:
+            return EvaluationResult(_IMPLICIT, (), missing_keys, details, deciding)
+        allows: list[CompiledStatement] = []
+        for h in (*scp, *rcp, resource, identity, boundary, session):
+            allows += h[0]
+        return EvaluationResult(_ALLOWED, _sorted(allows, plan), missing_keys, details, None)
+
+
+_EMPTY_CTX: Mapping[str, ContextValue] = MappingProxyType({})
+
+
+def _has_case_twins(tags: Mapping[str, str]) -> bool:
+    """Do two tag keys differ only in case? (Then evaluator.tag_variants applies.)"""
+    return len(tags) > 1 and len({k.lower() for k in tags}) != len(tags)
+
+
+def _principal_arn(request: Request) -> ContextValue | None:
+    """`derive_context(request).get("aws:principalarn")` without building the context."""
+    found: ContextValue | None = None
+    for key, value in request.context.items():
+        if key.lower() == "aws:principalarn":
+            found = value  # the last spelling wins, as in the dict derive_context builds
+    return found if found is not None else derive_key(request, "aws:principalarn")
+
+
+def _is_service_linked_role(request: Request, principal_arn: ContextValue | None) -> bool:
+    """A session of a service-linked role (evaluator._is_service_linked_role)."""
+    caller = request.principal
+    if isinstance(principal_arn, str) and ":role/aws-service-role/" in principal_arn:
+        return True
+    name = _session_role_name(request) or (caller.arn or "").rsplit("/", 1)[-1]
+    return name.startswith("AWSServiceRoleFor")
+
+
+def _session_role_name(request: Request) -> str | None:
+    caller = request.principal
+    if caller.type is not _ASSUMED_ROLE or not caller.arn:
+        return None
+    fields = caller.arn.split(":", 5)
+    if len(fields) != 6 or fields[0] != "arn" or not fields[5].startswith("assumed-role/"):
+        return None
+    pieces = fields[5].split("/")
+    return pieces[1] if len(pieces) >= 3 else None

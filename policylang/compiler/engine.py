@@ -1,0 +1,141 @@
+"""`Engine`: compile once, decide many requests, with a bounded decision cache.
+
+An engine decides against either one PolicySet (a service that authorizes callers against a
+fixed set) or a resolver `request -> PolicySet` (a service with many principals and resources:
+the resolver picks the caller's identity policies and the target's resource policy; a shared
+`Compiler` compiles each combination once and reuses every lowered document and indexed group).
+
+The cache key is exactly what the decision reads: the compiled set, the caller's type, ARN,
+account and unique id, the action, the resource's ARN and account, the request-context entries
+whose keys the set's statements read (plus the principal/resource tags when the set reads
+derived tag keys). Context keys no statement reads (a timestamp, a request id) do not split the
+cache. Results are immutable `EvaluationResult`s shared between hits: treat them (and their
+`details` mapping) as read-only.
+
+Thread safety: `decide` reads the engine state once (one attribute), so a concurrent `swap`
+takes effect atomically between decisions; cache updates are single dict operations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+
+from policylang.compiler.build import Compiler
+from policylang.compiler.compiled import CompiledPolicySet
+from policylang.decision import EvaluationResult
+from policylang.policy_set import PolicySet
+from policylang.request import Request
+
+Resolver = Callable[[Request], PolicySet]
+Policies = PolicySet | CompiledPolicySet | Resolver
+
+
+class _State:
+    """What one generation of the engine decides with; replaced whole by `swap`."""
+
+    __slots__ = ("cache", "fixed", "resolver")
+
+    def __init__(self, fixed: CompiledPolicySet | None, resolver: Resolver | None) -> None:
+        self.fixed = fixed
+        self.resolver = resolver
+        self.cache: dict[tuple[object, ...], EvaluationResult] = {}
+
+
+class Engine:
+    """Decide requests against compiled policies.
+
+    `policies`: a PolicySet, an already compiled set, or a resolver `request -> PolicySet`.
+    `cache_size`: maximum number of cached decisions (0 disables the cache).
+    """
+
+    def __init__(
+        self,
+        policies: Policies,
+        *,
+        cache_size: int = 65_536,
+        compiler: Compiler | None = None,
+    ) -> None:
+        self.compiler = compiler if compiler is not None else Compiler()
+        self.cache_size = cache_size
+        self.hits = 0
+        self.misses = 0
+        self._state = self._make_state(policies)
+
+    def _make_state(self, policies: Policies) -> _State:
+        if isinstance(policies, CompiledPolicySet):
+            return _State(policies, None)
+        if isinstance(policies, PolicySet):
+            return _State(self.compiler.compile(policies), None)
+        return _State(None, policies)
+
+    def swap(self, policies: Policies) -> None:
+        """Replace the policies (compiled before the swap); the cache starts empty."""
+        self._state = self._make_state(policies)
+
+    def compiled_for(self, request: Request) -> CompiledPolicySet:
+        """The compiled set that decides `request`."""
+        state = self._state
+        if state.fixed is not None:
+            return state.fixed
+        assert state.resolver is not None
+        return self.compiler.compile(state.resolver(request))
+
+    def decide(self, request: Request) -> EvaluationResult:
+        """The decision for one request (== `evaluator.evaluate` on the same policies)."""
+        state = self._state
+        compiled = state.fixed
+        if compiled is None:
+            compiled = self.compiler.compile(state.resolver(request))  # type: ignore[misc]
+        if not self.cache_size:
+            return compiled.decide(request)
+        key = cache_key(compiled, request)
+        cache = state.cache
+        found = cache.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        result = compiled.decide(request)
+        if len(cache) >= self.cache_size:
+            # first in, first out; another thread may have evicted it first
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                del cache[next(iter(cache))]
+        cache[key] = result
+        return result
+
+    def decide_uncached(self, request: Request) -> EvaluationResult:
+        """The decision without consulting or filling the cache."""
+        return self.compiled_for(request).decide(request)
+
+    def decide_many(self, requests: Iterable[Request]) -> Iterator[EvaluationResult]:
+        """Decide a stream of requests lazily, in order."""
+        decide = self.decide
+        for request in requests:
+            yield decide(request)
+
+    def clear_cache(self) -> None:
+        self._state.cache.clear()
+
+
+def cache_key(compiled: CompiledPolicySet, request: Request) -> tuple[object, ...]:
+    """Everything `compiled.decide(request)` depends on, as a hashable tuple."""
+    caller = request.principal
+    resource = request.resource
+    reads = compiled.reads
+    context = tuple(
+        [(k, v) for k, v in request.context.items() if k.lower() in reads]
+    )
+    return (
+        compiled.serial,
+        caller.type,
+        caller.arn,
+        caller.account,
+        caller.id,
+        request.action,
+        resource.arn,
+        resource.account,
+        context,
+        tuple(caller.tags.items()) if compiled.reads_principal_tags else None,
+        tuple(resource.tags.items()) if compiled.reads_resource_tags else None,
+    )

@@ -1,0 +1,181 @@
+"""Review every policy of an account file: identity (inline and managed), trust, resource.
+
+The file is first loaded with `load_environment` (so a bad file fails with the account
+loader's own error), then walked again with the located JSON parser so that each finding
+points at the statement's line and column inside the account file. Policy documents stored
+as (URL-encoded) strings are located at the string.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from policylang import _json
+from policylang._json import JsonArray, JsonNode, JsonObject, JsonString
+from policylang.account import Environment, load_environment
+from policylang.grammar.json_to_ir import parse_iam_json, policy_from_node
+from policylang.ir import Policy, PolicyKind
+from policylang.review.findings import Finding
+from policylang.review.rules import review_policy
+from policylang.source import Source, Span
+
+__all__ = ["review_account_file"]
+
+
+@attrs.frozen
+class _Doc:
+    node: JsonNode
+    kind: PolicyKind
+    label: str
+    principals: tuple[str, ...]
+    path: str
+
+
+def review_account_file(path: str | Path) -> list[Finding]:
+    """Findings for every policy in an account file (GAAD dump, pages or bundle)."""
+    name = str(path)
+    env = load_environment([path])
+    source = _json.decode_source(Path(path).read_bytes(), name)
+    root = _json.parse_located(source.text, source=source)
+    own = frozenset(env.accounts)
+    findings: list[Finding] = []
+    for doc in _documents(root, env):
+        policy, at = _policy(doc, source)
+        found = review_policy(policy, kind=doc.kind, file=name, label=doc.label,
+                              principals=doc.principals, own_accounts=own)
+        if at is not None:  # a string document: point at the string
+            span = at
+            found = [attrs.evolve(f, line=span.line, column=span.column,
+                                  end_line=span.end_line, end_column=span.end_column)
+                     for f in found]
+        findings.extend(found)
+    return findings
+
+
+def _policy(doc: _Doc, source: Source) -> tuple[Policy, Span | None]:
+    if isinstance(doc.node, JsonString):
+        text = doc.node.value.strip()
+        if not text.startswith("{"):
+            text = urllib.parse.unquote(text)
+        return parse_iam_json(text, source_name=source.name), doc.node.span
+    return policy_from_node(doc.node, source=source, path=doc.path), None
+
+
+def _pages(root: JsonNode) -> Iterator[tuple[str, JsonObject]]:
+    if isinstance(root, JsonObject) and root.get("Accounts") is not None:
+        accounts = root.get("Accounts")
+        assert accounts is not None
+        items = accounts.value.items if isinstance(accounts.value, JsonArray) else ()
+        for i, dump in enumerate(items):
+            yield from _dump_pages(dump, f"Accounts[{i}]")
+    else:
+        yield from _dump_pages(root, "")
+
+
+def _dump_pages(dump: JsonNode, prefix: str) -> Iterator[tuple[str, JsonObject]]:
+    if isinstance(dump, JsonArray):
+        for i, page in enumerate(dump.items):
+            if isinstance(page, JsonObject):
+                yield f"{prefix}[{i}]", page
+    elif isinstance(dump, JsonObject):
+        yield prefix, dump
+
+
+def _list(obj: JsonObject, key: str) -> list[JsonObject]:
+    pair = obj.get(key)
+    if pair is None or not isinstance(pair.value, JsonArray):
+        return []
+    return [item for item in pair.value.items if isinstance(item, JsonObject)]
+
+
+def _text(obj: JsonObject, key: str) -> str:
+    pair = obj.get(key)
+    return pair.value.value if pair is not None and isinstance(pair.value, JsonString) else "?"
+
+
+def _node(obj: JsonObject, key: str) -> JsonNode | None:
+    pair = obj.get(key)
+    return None if pair is None else pair.value
+
+
+def _users_of_managed(
+    env: Environment,
+) -> tuple[dict[tuple[str, str], list[str]], set[tuple[str, str]]]:
+    """(account id, policy ARN) → who has it attached; and which are used as boundaries.
+    Keyed by account: an AWS managed policy has the same ARN in every account."""
+    holders: dict[tuple[str, str], list[str]] = {}
+    boundaries: set[tuple[str, str]] = set()
+    for account_id, account in env.accounts.items():
+        for kind, table in (("user", account.users), ("group", account.groups),
+                            ("role", account.roles)):
+            for entity in table.values():
+                for arn in entity.attached_policies:
+                    holders.setdefault((account_id, arn), []).append(f"{kind}/{entity.name}")
+                boundary = getattr(entity, "boundary", None)
+                if boundary:
+                    boundaries.add((account_id, boundary))
+    return holders, boundaries
+
+
+def _page_account(page: JsonObject) -> str:
+    """The page's account id: `AccountId`, else the account field of the first entity ARN."""
+    given = _text(page, "AccountId")
+    if given != "?":
+        return given
+    for key in ("UserDetailList", "GroupDetailList", "RoleDetailList"):
+        for entity in _list(page, key):
+            fields = _text(entity, "Arn").split(":")
+            if len(fields) > 4 and fields[4]:
+                return fields[4]
+    return ""
+
+
+def _documents(root: JsonNode, env: Environment) -> Iterator[_Doc]:
+    holders, boundaries = _users_of_managed(env)
+    single = next(iter(env.accounts)) if len(env.accounts) == 1 else ""
+    for prefix, page in _pages(root):
+        at = f"{prefix}." if prefix else ""
+        account_id = _page_account(page) or single
+        for key, kind, name_key, list_key in (
+            ("UserDetailList", "user", "UserName", "UserPolicyList"),
+            ("GroupDetailList", "group", "GroupName", "GroupPolicyList"),
+            ("RoleDetailList", "role", "RoleName", "RolePolicyList"),
+        ):
+            for i, entity in enumerate(_list(page, key)):
+                who = f"{kind}/{_text(entity, name_key)}"
+                for j, inline in enumerate(_list(entity, list_key)):
+                    doc = _node(inline, "PolicyDocument")
+                    if doc is not None:
+                        yield _Doc(doc, PolicyKind.IDENTITY,
+                                   f"{who} inline policy {_text(inline, 'PolicyName')}", (who,),
+                                   f"{at}{key}[{i}].{list_key}[{j}].PolicyDocument")
+                trust = _node(entity, "AssumeRolePolicyDocument") if kind == "role" else None
+                if trust is not None:
+                    yield _Doc(trust, PolicyKind.TRUST, f"{who} trust policy", (who,),
+                               f"{at}{key}[{i}].AssumeRolePolicyDocument")
+        for i, managed in enumerate(_list(page, "Policies")):
+            arn = _text(managed, "Arn")
+            users = tuple(sorted(holders.get((account_id, arn), ())))
+            aws_managed = ":iam::aws:policy/" in arn
+            if aws_managed and not users:
+                continue
+            boundary = (account_id, arn) in boundaries
+            pkind = PolicyKind.BOUNDARY if boundary and not users else PolicyKind.IDENTITY
+            for j, version in enumerate(_list(managed, "PolicyVersionList")):
+                default = _node(version, "IsDefaultVersion")
+                if default is None or getattr(default, "value", False) is not True:
+                    continue
+                doc = _node(version, "Document")
+                if doc is not None:
+                    yield _Doc(doc, pkind, f"managed policy {arn}", users,
+                               f"{at}Policies[{i}].PolicyVersionList[{j}].Document")
+        for i, resource in enumerate(_list(page, "ResourcePolicies")):
+            doc = _node(resource, "Policy")
+            if doc is not None and not isinstance(doc, _json.JsonNull):
+                arn = _text(resource, "ResourceArn")
+                yield _Doc(doc, PolicyKind.RESOURCE, f"resource policy of {arn}", (arn,),
+                           f"{at}ResourcePolicies[{i}].Policy")

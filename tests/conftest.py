@@ -1,0 +1,70 @@
+"""Shared test configuration: Hypothesis profiles and small fixtures used across test areas.
+
+Hypothesis profiles: `dev` (default, quick) and `ci` (more examples, no deadline), chosen with
+`CI=true` or `HYPOTHESIS_PROFILE=...`. Example counts stay moderate: the whole suite must run
+in a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "dev",
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "ci",
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+)
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def repo_root() -> pathlib.Path:
+    """The repository root (examples/, tests/, pyproject.toml)."""
+    return REPO
+
+
+@pytest.fixture
+def allow_all_policy() -> dict[str, Any]:
+    """An identity policy that allows everything (a fresh copy per test)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+
+
+@pytest.fixture
+def user_case(allow_all_policy: dict[str, Any]) -> dict[str, Any]:
+    """A minimal valid simulation case: user alice reads an S3 object in her own account."""
+    return {
+        "name": "alice-reads-her-bucket",
+        "policies": {"identity": [allow_all_policy]},
+        "request": {
+            "principal": {
+                "type": "user",
+                "arn": "arn:aws:iam::111122223333:user/alice",
+                "account": "111122223333",
+                "id": "AIDAEXAMPLEALICE1234",
+            },
+            "action": "s3:GetObject",
+            "resource": {"arn": "arn:aws:s3:::bucket/key", "account": "111122223333"},
+        },
+    }
