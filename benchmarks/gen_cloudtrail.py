@@ -514,21 +514,18 @@ def _by_day(records: list[Record]) -> Iterator[tuple[str, list[Record]]]:
 
 
 def write(records: list[Record], out: pathlib.Path, *, fmt: str, compress: bool) -> None:
-    def opener(path: pathlib.Path) -> Any:
-        if compress:
-            return gzip.GzipFile(path, "wb", mtime=0)  # mtime 0: reproducible bytes
-        return path.open("wb")
+    def save(path: pathlib.Path, data: bytes) -> None:
+        # mtime 0 and no file name in the gzip header: the same bytes for the same seed
+        path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
 
     if fmt == "jsonl":
-        with opener(out) as handle:
-            for record in records:
-                handle.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
+        save(out, b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records))
         return
     out.mkdir(parents=True, exist_ok=True)
     for day, batch in _by_day(records):
         name = f"{PROD}_CloudTrail_us-east-1_{day.replace('-', '')}T0000Z_synthetic.json"
-        with opener(out / (name + (".gz" if compress else ""))) as handle:
-            handle.write(json.dumps({"Records": batch}, indent=1).encode() + b"\n")
+        text = json.dumps({"Records": batch}, indent=1).encode() + b"\n"
+        save(out / (name + (".gz" if compress else "")), text)
 
 
 def main() -> None:

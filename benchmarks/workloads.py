@@ -162,10 +162,13 @@ class Workload:
     accounts: list[str]
     _sets: dict[tuple[int, str], PolicySet] = attrs.field(factory=dict)
     _by_arn: dict[str, ResourceInfo] = attrs.field(factory=dict)
+    _index_of: dict[str, int] = attrs.field(factory=dict)
 
     def policy_set(self, request: Request) -> PolicySet:
         """The PolicySet deciding `request` (memoised per principal and resource)."""
-        pidx = _principal_index(request)
+        pidx = self._index_of.get(request.principal.id or "")
+        if pidx is None:
+            pidx = _principal_index(request)
         arn = request.resource.arn
         base = arn.split("/", 1)[0] if arn.startswith("arn:aws:s3:::") else arn
         key = (pidx, base)
@@ -507,6 +510,8 @@ def build_workload(seed: int = 0, principals: int = 1000) -> Workload:
         roles.append(ResourceInfo(arn, acct, "role", named, {}))
     resources["role"] = roles
     wl = Workload(people, resources, managed, accounts)
+    for i, person in enumerate(people):
+        wl._index_of[person.caller.id or ""] = i
     for infos in resources.values():
         for info in infos:
             wl._by_arn[info.arn] = info

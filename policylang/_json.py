@@ -211,7 +211,7 @@ def node_to_value(node: JsonNode, *, exact_numbers: bool = False) -> Any:
 def decode_source(data: str | bytes, name: str) -> Source:
     """A `Source` for `data`; bytes must be UTF-8 (a leading BOM is dropped)."""
     if isinstance(data, str):
-        return Source(name, data)
+        return Source(name, data[1:] if data.startswith("\ufeff") else data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

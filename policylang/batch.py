@@ -60,6 +60,7 @@ __all__ = [
     "CaseLineReader",
     "ChunkResult",
     "LineOutcome",
+    "ReaderFactory",
     "RecordReader",
     "Summary",
     "decide_lines",
@@ -84,6 +85,14 @@ _TRUST_ACTIONS: Final = frozenset(
 )
 _DECISION_NAMES: Final = tuple(d.value for d in Decision)
 _POLICY_FIELDS: Final = frozenset({"identity", "resource", "boundary", "session", "scp", "rcp"})
+_REQUEST_FIELDS: Final = frozenset({"principal", "action", "resource", "context"})
+# A request known to be well-formed, whose parts are replaced one at a time to check a part.
+_STUB_REQUEST: Final = {
+    "principal": {"type": "anonymous"},
+    "action": "s3:GetObject",
+    "resource": {"arn": "*"},
+}
+_UNKNOWN: Final = object()
 
 
 # --------------------------------------------------------------------------- options, summary
@@ -194,7 +203,9 @@ class RecordReader(Protocol):
 
     `policies_key` returns a hashable content key for the record's policies (records with equal
     keys must yield equal PolicySets) — the batch compiles each key once; `load` returns the
-    PolicySet (only called on a cache miss) and `request` the request. Both raise
+    PolicySet (only called on a cache miss) and `request` the request; for each record they are
+    called in that order (key, load on a miss, request), so a reader may map a record once and
+    reuse the mapping for the three calls. Both raise
     `PolicyLangError` for a malformed record. `CaseLineReader` reads simulation cases; a
     CloudTrail reader (records against a loaded account) is the planned second implementation.
     """
@@ -218,8 +229,14 @@ class CaseLineReader:
     it (and reports errors with their position).
     """
 
-    def __init__(self, *, max_documents: int = 8192) -> None:
+    def __init__(self, *, max_documents: int = 8192, max_parts: int = 16_384) -> None:
         self.max_documents = max_documents
+        self.max_parts = max_parts
+        self._shapes: dict[tuple[tuple[str, ...], str | None], Decision | None] = {}
+        self._actions: set[str] = set()
+        self._principals: OrderedDict[str, Any] = OrderedDict()
+        self._resources: OrderedDict[str, Any] = OrderedDict()
+        self._contexts: OrderedDict[str, Any] = OrderedDict()
         self._documents: OrderedDict[tuple[str, PolicyKind, str | None, str], NamedPolicy] = (
             OrderedDict()
         )
@@ -255,6 +272,9 @@ class CaseLineReader:
     def request(
         self, record: Mapping[str, Any], data: bytes, source_name: str
     ) -> tuple[Request, str | None, Decision | None]:
+        fast = self._known_request(record)
+        if fast is not None:
+            return fast
         # Check everything but the policies (already checked under the same key): the case
         # with an empty `policies` object. On error, re-read the whole line so the error
         # points at the right column of the original text.
@@ -264,7 +284,87 @@ class CaseLineReader:
         except PolicyLangError:
             load_case(data, source_name=source_name)  # raises with the true position
             raise
+        self._remember(record, case.request, case.expect)
         return case.request, case.name, case.expect
+
+    # The request's parts are checked independently by load_case (principal, action, resource,
+    # context, and the top-level fields), so each part is remembered once checked, by content,
+    # in bounded caches. A line whose parts are all known (or can be checked alone, each with
+    # load_case on a stub case) skips the located parse of the whole request.
+
+    def _known_request(
+        self, record: Mapping[str, Any]
+    ) -> tuple[Request, str | None, Decision | None] | None:
+        expect_value = record.get("expect")
+        if expect_value is not None and not isinstance(expect_value, str):
+            return None
+        expect = self._shapes.get((tuple(sorted(record)), expect_value), _UNKNOWN)
+        if expect is _UNKNOWN:
+            return None
+        name = record.get("name")
+        if name is not None and not isinstance(name, str):
+            return None
+        req = record.get("request")
+        if not isinstance(req, dict) or not set(req) <= _REQUEST_FIELDS:
+            return None
+        action = req.get("action")
+        if action not in self._actions:
+            return None
+        caller = self._part(self._principals, "principal", req.get("principal"))
+        resource = self._part(self._resources, "resource", req.get("resource"))
+        if caller is None or resource is None:
+            return None
+        context: Mapping[str, Any] | None = {}
+        if req.get("context") is not None:
+            context = self._part(self._contexts, "context", req.get("context"))
+            if context is None:
+                return None
+        assert isinstance(action, str)
+        assert isinstance(expect, Decision | None)
+        request = Request(principal=caller, action=action, resource=resource, context=context)
+        return request, name, expect
+
+    def _part(self, cache: OrderedDict[str, Any], field: str, value: Any) -> Any:
+        """The checked value of one request part, from the cache or checked alone now."""
+        if not isinstance(value, dict):
+            return None
+        key = dumps(value)
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found
+        stub = dict(_STUB_REQUEST)
+        stub[field] = value
+        try:
+            checked = load_case(dumps({"policies": {}, "request": stub}).encode("utf-8")).request
+        except PolicyLangError:
+            return None  # the caller re-reads the whole line and reports the error
+        part = {"principal": checked.principal, "resource": checked.resource,
+                "context": checked.context}[field]
+        cache[key] = part
+        if len(cache) > self.max_parts:
+            cache.popitem(last=False)
+        return part
+
+    def _remember(
+        self, record: Mapping[str, Any], request: Request, expect: Decision | None
+    ) -> None:
+        expect_value = record.get("expect")
+        shape = (tuple(sorted(record)), expect_value if isinstance(expect_value, str) else None)
+        self._shapes[shape] = expect
+        req = record.get("request")
+        if not isinstance(req, dict):
+            return
+        if isinstance(req.get("action"), str) and len(self._actions) < self.max_parts:
+            self._actions.add(req["action"])
+        for cache, field, part in (
+            (self._principals, "principal", request.principal),
+            (self._resources, "resource", request.resource),
+        ):
+            if isinstance(req.get(field), dict):
+                cache[dumps(req[field])] = part
+                if len(cache) > self.max_parts:
+                    cache.popitem(last=False)
 
 
 def _is_trust(record: Mapping[str, Any]) -> bool:
@@ -432,7 +532,7 @@ class BatchEvaluator:
                 line,
                 {"line": line, "name": case_name,
                  "error": {"code": error.code, "message": _message(error)}},
-                _render_at_line(error, name, line),
+                _render_at_line(error, name, line, data),
             )
         except Exception as error:  # a policylang bug: one line, never a traceback
             summary.errors += 1
@@ -463,12 +563,19 @@ def _message(error: PolicyLangError) -> str:
     return f"{error.message} (at {error.path})" if error.path else error.message
 
 
-def _render_at_line(error: PolicyLangError, name: str, line: int) -> str:
+def _render_at_line(error: PolicyLangError, name: str, line: int, data: bytes) -> str:
     """`file:LINE:col: error[code]: message`, the position moved to the line in the input."""
     where = f"{name}:{line}"
     span = error.span
-    # Only a span into the line itself has a meaningful column (not one into a nested text).
-    if span is not None and error.source is not None and error.source.name == name:
+    source = error.source
+    # Only a span into this very line has a meaningful column: not one into a nested policy
+    # text, nor into another line that held the same (shared, cached) policy document.
+    if (
+        span is not None
+        and source is not None
+        and source.name == name
+        and (not source.text or source.text.encode("utf-8").strip() == data)
+    ):
         where = f"{name}:{line + span.line - 1}:{span.column}"
     text = f"{where}: error[{error.code}]: {_message(error)}"
     if error.hint:
@@ -546,10 +653,16 @@ def decide_lines(
 
 _WORKER: BatchEvaluator | None = None
 
+ReaderFactory = Callable[[], RecordReader]
+"""Builds the record reader of one evaluator (one per worker process); must be picklable
+where worker processes are spawned rather than forked."""
 
-def _worker_init(options: BatchOptions) -> None:
+
+def _worker_init(options: BatchOptions, reader_factory: ReaderFactory | None) -> None:
     global _WORKER
-    _WORKER = BatchEvaluator(options)
+    _WORKER = BatchEvaluator(
+        options, reader=reader_factory() if reader_factory is not None else None
+    )
 
 
 def _worker_chunk(chunk: Chunk) -> ChunkResult:
@@ -605,6 +718,7 @@ def run_batch(
     total_bytes: int | None = None,
     submit: Callable[[Chunk], Callable[[], ChunkResult]] | None = None,
     window: int | None = None,
+    reader_factory: ReaderFactory | None = None,
 ) -> Summary:
     """Decide every line, writing one JSON line each to `out` in input order; return the counts.
 
@@ -612,6 +726,7 @@ def run_batch(
     local evaluation: it takes a chunk and returns a function that waits for its `ChunkResult`.
     At most `window` chunks are in flight, so memory stays bounded whatever the input size.
     `on_error` receives each rendered error; `progress` (a terminal) gets a progress line.
+    `reader_factory` builds each evaluator's `RecordReader` (default: simulation cases).
     """
     options = options if options is not None else BatchOptions()
     summary = Summary()
@@ -629,7 +744,9 @@ def run_batch(
 
     try:
         if submit is None and workers <= 1:
-            evaluator = BatchEvaluator(options)
+            evaluator = BatchEvaluator(
+                options, reader=reader_factory() if reader_factory is not None else None
+            )
             for chunk, nbytes in chunks:
                 finish(evaluate_chunk(evaluator, chunk), nbytes)
             return summary
@@ -639,7 +756,9 @@ def run_batch(
         # fork is cheap and inherits the imported modules; elsewhere the default (spawn).
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         context = multiprocessing.get_context(method)
-        with context.Pool(workers, initializer=_worker_init, initargs=(options,)) as pool:
+        with context.Pool(
+            workers, initializer=_worker_init, initargs=(options, reader_factory)
+        ) as pool:
 
             def local_submit(chunk: Chunk) -> Callable[[], ChunkResult]:
                 return pool.apply_async(_worker_chunk, (chunk,)).get

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import sys
 import tempfile
 import threading
@@ -905,6 +906,11 @@ def main(argv: list[str] | None = None) -> int:
     server = ServiceServer(service, args.host, args.port, max_body=args.max_body)
     print(f"service {server.url}", flush=True)
     print("ready", flush=True)
+
+    def on_term(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # leave serve_forever and close the store cleanly
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

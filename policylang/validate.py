@@ -216,6 +216,7 @@ class _Context:
         self.policy = policy
         self.source: Source | None = policy.source
         self.path = path
+        self.version_span: Span | None = None
 
     def error(
         self, message: str, code: str, span: Span | None, path: str, hint: str | None = None
@@ -245,17 +246,27 @@ def _item_span(values: Values, index: int, fallback: Span | None) -> Span | None
 
 
 def check_text(
-    text: str, kind: PolicyKind, *, source: Source | None = None, path: str = ""
+    text: str,
+    kind: PolicyKind,
+    *,
+    source: Source | None = None,
+    path: str = "",
+    offset: int = 0,
 ) -> None:
-    """Request-level checks on the raw text (before parsing): IAM's character set (§1.2)."""
+    """Request-level checks on the raw text (before parsing): IAM's character set (§1.2).
+
+    `offset` is where `text` starts inside `source.text` (for a policy embedded in a case).
+    """
     if kind not in _IAM_KINDS:
         return
     match = _BAD_CHARACTER.search(text)
     if match is None:
         return
-    offset = match.start()
+    at = offset + match.start()
     char = match.group()
-    span = source.span(offset, offset + 1) if source is not None and source.text == text else None
+    span = None
+    if source is not None and source.text[at : at + 1] == char:
+        span = source.span(at, at + 1)
     raise PolicyValidationError(
         f"character U+{ord(char):04X} is not allowed in an IAM policy document",
         code="policy.invalid-character",
@@ -291,14 +302,17 @@ def validate_policy(
     limits: Limits | None = None,
     pending: Sequence[tuple[int, PolicyLangError]] = (),
     path: str = "",
+    version_span: Span | None = None,
 ) -> None:
     """Raise the first save-time error of `policy` as a `kind` policy, in AWS's order.
 
     `text` (the document as written) enables the size quota; `pending` are errors the front end
-    found but that AWS reports at a later stage (e.g. a wrong-case Effect).
+    found but that AWS reports at a later stage (e.g. a wrong-case Effect); `version_span`
+    locates the Version value (the IR keeps no span for it).
     """
     limits = limits or _DEFAULT_LIMITS
     ctx = _Context(policy, path)
+    ctx.version_span = version_span
     stages: list[tuple[int, Callable[[_Context, PolicyKind], None]]] = [
         (STAGE_SYNTAX, lambda c, k: _check_operators(c)),
         (STAGE_ELEMENTS, _check_elements),
@@ -492,15 +506,10 @@ def _check_version(ctx: _Context, kind: PolicyKind) -> None:
         raise ctx.error(
             "Policy document must be version 2012-10-17 or greater.",
             "policy.version-required",
-            ctx.policy.span if ctx.policy.version is None else _version_span(ctx.policy),
+            (ctx.version_span or ctx.policy.span) if ctx.policy.version else ctx.policy.span,
             "Version",
             hint=f'the document has {found}; add "Version": "2012-10-17"',
         )
-
-
-def _version_span(policy: Policy) -> Span | None:
-    # The IR keeps no span for Version; point at the document.
-    return policy.span
 
 
 # --------------------------------------------------------------------------- stage 30: legacy

@@ -336,8 +336,10 @@ def resource_owner(
     if explicit is not None:
         owner = explicit
     if owner is None and resource_arn.startswith("arn:"):
+        # Only a concrete 12-digit account field names an owner: `*`, `11112222*`, `aws` (AWS-
+        # managed policies) and an empty field (S3) fall through to the rules below.
         parts = resource_arn.split(":", 5)
-        if len(parts) == 6 and parts[4] and parts[4] != "aws":
+        if len(parts) == 6 and is_account_id(parts[4]):
             owner = parts[4]
     if owner is None and len(env.accounts) == 1:
         owner = next(iter(env.accounts))
@@ -454,7 +456,8 @@ def _org_named(
     descriptions: dict[str, str],
 ) -> tuple[tuple[NamedPolicy, ...], ...]:
     out: list[tuple[NamedPolicy, ...]] = []
-    path = env.organization.path_to(account_id) if env.organization and account_id else []
+    org = env.organization
+    path = org.path_to(account_id) if org and account_id and account_id in org.nodes else []
     for depth, level in enumerate(levels):
         named: list[NamedPolicy] = []
         where = path[depth].id if depth < len(path) else "?"

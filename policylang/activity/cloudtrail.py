@@ -3,11 +3,18 @@
 Input files, read one at a time and streamed record by record:
 
 * JSON lines (`*.jsonl`, `*.json` with one record per line, optionally `.gz`);
-* CloudTrail log files as delivered to S3: `{"Records": [...]}` (`*.json` or `*.json.gz`).
+* CloudTrail log files as delivered to S3: `{"Records": [...]}` (`*.json` or `*.json.gz`);
+* directories (their `.json`, `.jsonl`, `.json.gz`, `.jsonl.gz` files, sorted by path).
 
-Public API (also what `policylang.batch` consumes)::
+JSON lines are streamed line by line; a log file is decoded whole (CloudTrail delivers files
+of a few MB at most), then its records are yielded one at a time, located by line and column.
+
+Public API::
 
     requests_from_cloudtrail(paths, environment) -> Iterator[tuple[RecordRef, Mapped | Unmapped]]
+
+and, for `policylang.batch` (JSON lines of records), `CloudTrailReader(environment)`, an
+implementation of its `RecordReader` protocol: `BatchEvaluator(reader=CloudTrailReader(env))`.
 
 Every record yields exactly one item: a `Mapped` (the resolved principal, the IAM action, the
 resource ARN, the context and the `Request`; `question()` builds the full PolicySet + Request
@@ -58,15 +65,20 @@ from policylang.account.resolve import (
     build_question,
     federated_principal,
     find_principal,
+    iam_entity_at,
+    resource_owner,
     service_principal,
 )
-from policylang.errors import PolicyLangError, PolicySyntaxError
-from policylang.request import ContextValue, Request
+from policylang.decision import Decision
+from policylang.errors import CaseError, PolicyLangError, PolicySyntaxError
+from policylang.policy_set import PolicySet
+from policylang.request import ContextValue, Request, Resource
 from policylang.source import Source
 
 __all__ = [
     "EVENT_ACTIONS",
     "SERVICE_PREFIXES",
+    "CloudTrailReader",
     "Mapped",
     "RecordRef",
     "Tally",
@@ -198,14 +210,17 @@ class Unmapped:
 
 @attrs.frozen
 class Tally:
-    """Counts over a stream: mapped records by outcome, unmapped records by reason."""
+    """Counts over a stream: mapped records by outcome and by event category (management or
+    data events), unmapped records by reason."""
 
     mapped: Counter[str] = attrs.field(factory=Counter)
     unmapped: Counter[str] = attrs.field(factory=Counter)
+    categories: Counter[str] = attrs.field(factory=Counter)  # mapped: Management / Data
 
     def add(self, item: Mapped | Unmapped) -> None:
         if isinstance(item, Mapped):
             self.mapped[item.outcome] += 1
+            self.categories[item.event_category] += 1
         else:
             self.unmapped[item.reason] += 1
 
@@ -217,6 +232,7 @@ class Tally:
         return {
             "records": self.total,
             "mapped": dict(sorted(self.mapped.items())),
+            "by_category": dict(sorted(self.categories.items())),
             "unmapped": dict(sorted(self.unmapped.items())),
         }
 
@@ -310,13 +326,14 @@ def _iter_lines(
         ref = RecordRef(name, number, column, index, event_id)
         index += 1
         if not isinstance(value, dict):
+            located = Source(name, "\n" * (number - 1) + line)
             yield (
                 ref,
                 PolicySyntaxError(
                     "a CloudTrail record must be a JSON object",
                     code="cloudtrail.bad-record",
-                    span=Source(name, text).span(0, 1),
-                    source=Source(name, "\n" * (number - 1) + line),
+                    span=located.span(number - 1 + column - 1, number - 1 + column),
+                    source=located,
                 ),
             )
             continue
@@ -607,7 +624,65 @@ def _context(record: Mapping[str, Any]) -> dict[str, ContextValue]:
     return ctx
 
 
-def map_record(env: Environment, record: Mapping[str, Any]) -> Mapped | Unmapped:
+def _request(
+    env: Environment,
+    principal: Principal,
+    action: str,
+    resource: str,
+    context: Mapping[str, ContextValue],
+) -> Request:
+    """The request `build_question` would build, without gathering the policy sets (that is
+    what makes mapping a whole trail cheap; `Mapped.question()` gathers them when needed)."""
+    owner, _, _, tags = resource_owner(env, resource, principal, None)
+    target = iam_entity_at(env, resource)
+    if target is not None:
+        tags = {t.key: t.value for t in target.tags}
+    ctx: dict[str, ContextValue] = dict(context)
+    if principal.role is not None and not any(k.lower() == "aws:principalarn" for k in ctx):
+        ctx["aws:PrincipalArn"] = principal.role.arn  # as build_question: the role ARN + path
+    return Request(principal.caller, action, Resource(resource, account=owner, tags=tags), ctx)
+
+
+_PrincipalCache = dict[tuple[object, ...], "Principal | _Skip"]
+
+
+def _cached_principal(
+    env: Environment, record: Mapping[str, Any], cache: _PrincipalCache | None
+) -> Principal:
+    """`_principal`, memoized on the identity fields it reads (a trail has few principals)."""
+    if cache is None:
+        return _principal(env, record)
+    identity = record.get("userIdentity")
+    if not isinstance(identity, Mapping):
+        return _principal(env, record)
+    key = (
+        identity.get("type"),
+        _str(identity, "arn"),
+        _str(identity, "accountId"),
+        _str(identity, "sessionContext", "sessionIssuer", "arn"),
+        _str(identity, "invokedBy"),
+        _str(identity, "identityProvider"),
+        _str(identity, "principalId"),
+        _str(record, "recipientAccountId"),
+        _str(record, "sourceIPAddress") if identity.get("type") == "AWSService" else None,
+    )
+    found = cache.get(key)
+    if found is None:
+        try:
+            found = _principal(env, record)
+        except _Skip as skip:
+            found = skip
+        if len(cache) >= 4096:
+            cache.clear()  # bounded: a pathological trail cannot grow it without limit
+        cache[key] = found
+    if isinstance(found, _Skip):
+        raise _Skip(found.reason, found.message)
+    return found
+
+
+def map_record(
+    env: Environment, record: Mapping[str, Any], *, cache: _PrincipalCache | None = None
+) -> Mapped | Unmapped:
     """Map one decoded CloudTrail record (see the module docstring for the rules)."""
     try:
         event_source = _str(record, "eventSource")
@@ -616,13 +691,13 @@ def map_record(env: Environment, record: Mapping[str, Any]) -> Mapped | Unmapped
             raise _Skip("not-a-record", "record has no eventSource/eventName")
         if record.get("eventType") == "AwsServiceEvent":
             raise _Skip("service-event", f"{event_name}: an AWS service event has no caller")
-        principal = _principal(env, record)
+        principal = _cached_principal(env, record, cache)
         action = action_of(event_source, event_name)
         service = action.split(":", 1)[0]
         resource = _resource(env, service, action, record)
         derived = resource is not None
         context = _context(record)
-        request = build_question(env, principal, action, resource or "*", context).request
+        request = _request(env, principal, action, resource or "*", context)
     except _Skip as skip:
         return Unmapped(skip.reason, skip.message)
     error_code = _str(record, "errorCode")
@@ -656,8 +731,60 @@ def requests_from_cloudtrail(
     Yields one item per record, in input order: (`RecordRef`, `Mapped`) or (`RecordRef`,
     `Unmapped`). A malformed record is an `Unmapped` with reason `bad-record` and its located
     error; a file that cannot be read at all raises `OSError`."""
+    cache: _PrincipalCache = {}
     for ref, record in iter_records(paths):
         if isinstance(record, PolicyLangError):
             yield ref, Unmapped("bad-record", record.message, record)
             continue
-        yield ref, map_record(environment, record)
+        yield ref, map_record(environment, record, cache=cache)
+
+
+class CloudTrailReader:
+    """A `policylang.batch.RecordReader` for CloudTrail records (one per JSON line) against a
+    loaded environment: `BatchEvaluator(reader=CloudTrailReader(env))`.
+
+    Records that share a principal, a resource policy and a resource account share one
+    compiled PolicySet. The case name is the record's eventID; the expectation is `allowed`
+    for a successful call (a failed call does not say which denial it met, so none). An
+    unmappable record raises `CaseError` with its reason code."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        self._last: tuple[Mapping[str, Any], Mapped] | None = None
+
+    def _mapped(self, record: Mapping[str, Any], source_name: str) -> Mapped:
+        # The batch asks for the key, then the set, then the request of the same record. The
+        # record itself is held (not its id(), which a later record may reuse).
+        if self._last is not None and self._last[0] is record:
+            return self._last[1]
+        item = map_record(self.environment, record)
+        if isinstance(item, Unmapped):
+            raise CaseError(
+                item.message, code=f"cloudtrail.{item.reason}", source=Source(source_name, "")
+            )
+        self._last = (record, item)
+        return item
+
+    def policies_key(self, record: Mapping[str, Any]) -> object:
+        m = self._mapped(record, "<input>")
+        trust = m.action.lower() in ROLE_TRUST_ACTIONS
+        _, entry = self.environment.find_resource(m.resource)
+        return (
+            m.principal.display,
+            m.resource if trust else (entry.resource_arn if entry is not None else None),
+            m.request.resource.account,
+        )
+
+    def load(self, record: Mapping[str, Any], data: bytes, source_name: str) -> PolicySet:
+        return self._mapped(record, source_name).question().policy_set
+
+    def request(
+        self, record: Mapping[str, Any], data: bytes, source_name: str
+    ) -> tuple[Request, str | None, Decision | None]:
+        m = self._mapped(record, source_name)
+        event_id = record.get("eventID")
+        return (
+            m.request,
+            event_id if isinstance(event_id, str) else None,
+            Decision.ALLOWED if m.outcome == "success" else None,
+        )

@@ -194,6 +194,8 @@ def _generalize(
             objects.setdefault(bucket, []).append(key)
         else:
             other.add(arn)
+    if "*" in other:
+        return ("*",)  # some call named no resource: `*` already covers the named ones
     out = set(other)
     for bucket, keys in objects.items():
         if len(keys) < 2:

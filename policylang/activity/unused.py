@@ -170,6 +170,9 @@ class UnusedReport:
         lines = [
             f"activity {self.first_event} .. {self.last_event}: {t.total} records, "
             + ", ".join(f"{v} {k}" for k, v in sorted(t.mapped.items()))
+            + " ("
+            + ", ".join(f"{v} {k.lower()} events" for k, v in sorted(t.categories.items()))
+            + ")"
             + (
                 "; unmapped: " + ", ".join(f"{v} {k}" for k, v in sorted(t.unmapped.items()))
                 if t.unmapped

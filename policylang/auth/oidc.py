@@ -35,6 +35,8 @@ SUPPORTED_ALGORITHMS: Final = frozenset({"RS256", "ES256"})
 MAX_TOKEN_CHARS: Final = 20000
 """STS's WebIdentityToken limit (4-20000 characters)."""
 DEFAULT_LEEWAY: Final = timedelta(seconds=0)
+TAGS_CLAIM: Final = "https://aws.amazon.com/tags"
+"""The claim through which an OIDC provider passes session tags."""
 _HOST_RE: Final = re.compile(r"[A-Za-z0-9.-]+(?::\d+)?(?:/[\w.~%!$&'()*+,;=:@-]+)*")
 
 
@@ -143,6 +145,25 @@ class VerifiedToken:
     claims: Mapping[str, Any]
     subject: str
     audience: str
+
+    def session_tags(self) -> dict[str, str]:
+        """Session tags from the `https://aws.amazon.com/tags` claim (`principal_tags`: each
+        key maps to a list whose first value is used)."""
+        block = self.claims.get(TAGS_CLAIM)
+        raw = block.get("principal_tags") if isinstance(block, dict) else None
+        tags: dict[str, str] = {}
+        if isinstance(raw, dict):
+            for key, value in raw.items():
+                first = value[0] if isinstance(value, list) and value else value
+                if isinstance(first, str):
+                    tags[str(key)] = first
+        return tags
+
+    def transitive_tag_keys(self) -> list[str]:
+        """`transitive_tag_keys` of the `https://aws.amazon.com/tags` claim."""
+        block = self.claims.get(TAGS_CLAIM)
+        keys = block.get("transitive_tag_keys") if isinstance(block, dict) else None
+        return [str(k) for k in keys] if isinstance(keys, list) else []
 
     def context(self) -> dict[str, str | tuple[str, ...]]:
         """Trust-policy condition keys: `HOST:aud`, `HOST:sub`, `HOST:amr` (multi-valued),

@@ -58,7 +58,9 @@ class Route:
     `{region}` (the signature's region), `{account}` (`AuthService.resource_account`, else the
     caller's) and `{target}` (the operation of a JSON-protocol `X-Amz-Target` header). An
     `action` of None means authenticate only: the application authorizes by itself (STS's
-    AssumeRole does).
+    AssumeRole does). `public` routes also take requests that carry no signature at all
+    (`AssumeRoleWithWebIdentity` needs no AWS credentials); a request that does carry one is
+    still verified. A public route has no action.
     """
 
     method: str
@@ -67,7 +69,12 @@ class Route:
     resource: str = "*"
     when: Mapping[str, str] = attrs.field(factory=dict)
     context: Mapping[str, str] = attrs.field(factory=dict)
+    public: bool = False
     _regex: re.Pattern[str] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.public and self.action is not None:
+            raise ValueError(f"public route {self.method} {self.pattern} must have no action")
 
     @_regex.default
     def _build(self) -> re.Pattern[str]:
@@ -213,6 +220,10 @@ class AuthService:
         try:
             verified = self.verifier.verify(request)
         except AuthError as error:
+            if error.code == "auth.missing-authentication-token":
+                public = self._public_route(request)
+                if public is not None:
+                    return public
             return self._refuse(error.status, error.aws_error, error.message)
         identity: Identity | None = None
         if verified.credential is not None:
@@ -221,6 +232,18 @@ class AuthService:
             except AuthError as error:
                 return self._refuse(error.status, error.aws_error, error.message)
         return self.decide(request, verified, identity)
+
+    def _public_route(self, request: HttpRequest) -> Outcome | None:
+        """An allowed, unauthenticated Outcome if an unsigned request hits a public route."""
+        params = request_params(request)
+        path = unquote(request.path) or "/"
+        for route in self.routes:
+            found = route.match(request.method, path, params)
+            if found is not None:
+                if not route.public:
+                    return None
+                return Outcome(True, 200, route=route, params=params, style=self.style)
+        return None
 
     def decide(
         self, request: HttpRequest, verified: VerifiedRequest, identity: Identity | None

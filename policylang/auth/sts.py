@@ -22,6 +22,7 @@ codes of `policylang.auth.oidc`).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -54,6 +55,7 @@ from policylang.decision import Decision, EvaluationResult
 from policylang.errors import AccountError, AuthError
 from policylang.evaluator import evaluate
 from policylang.ir import Policy, PolicyKind
+from policylang.policy_set import PolicySet
 from policylang.request import Caller, ContextValue, PrincipalType, Request, Resource
 
 IdentityKind = Literal["root", "user", "user-session", "assumed-role", "federated-user"]
@@ -137,7 +139,8 @@ def access_denied_message(
             return text + " with an explicit deny in the role trust policy"
         # AWS's examples spell the session-policy case "sessions policy".
         name = "sessions policy" if deciding == "session" else _SET_NAMES[deciding]
-        return text + f" with an explicit deny in a {name}"
+        article = "an" if name[0] in "aeiou" else "a"
+        return text + f" with an explicit deny in {article} {name}"
     name = "role trust policy" if deciding == "resource" and role_trust else _SET_NAMES[deciding]
     return text + f" because no {name} allows the {action} action"
 
@@ -529,11 +532,15 @@ class StsService:
         *,
         resource_tags: Mapping[str, str] | None = None,
         extra_session_policies: Sequence[str] = (),
-    ) -> tuple[Any, Request]:
+    ) -> tuple[PolicySet, Request]:
         """(policy set, request) for `identity` doing `action` on `resource`: the account
         model gathers the policies; we supply the session caller, policies and context."""
         principal = self._principal(identity)
-        policies = (*identity.session_policies, *extra_session_policies)
+        # Parsed once per distinct text: a session's policies are re-used on every request.
+        policies = [
+            _parse_session_policy(text)
+            for text in (*identity.session_policies, *extra_session_policies)
+        ]
         try:
             question = build_question(
                 self.env,
@@ -899,27 +906,44 @@ class StsService:
         ctx.update(token.context())
         ctx["sts:RoleSessionName"] = session_name
         provider = token.provider.arn
-        try:
-            question = self.env.question(provider, ASSUME_ROLE_WITH_WEB_IDENTITY, role_arn, ctx)
-        except AccountError as error:
-            raise StsError(error.message, aws_error=error.aws_error) from error
-        result = evaluate(question.policy_set, question.request)
-        if not result.allowed:
-            raise denied
+        # Session tags from the token's `https://aws.amazon.com/tags` claim need
+        # sts:TagSession in the trust policy too (§7.3).
+        tags = token.session_tags()
+        transitive = [k for k in token.transitive_tag_keys() if k in tags]
+        actions = [ASSUME_ROLE_WITH_WEB_IDENTITY]
+        if tags:
+            actions.append(TAG_SESSION)
+            for key, value in tags.items():
+                ctx[f"aws:RequestTag/{key}"] = value
+            ctx["aws:TagKeys"] = tuple(tags)
+            if transitive:
+                ctx["sts:TransitiveTagKeys"] = tuple(transitive)
+        for action in actions:
+            try:
+                question = self.env.question(provider, action, role_arn, ctx)
+            except AccountError as error:
+                raise StsError(error.message, aws_error=error.aws_error) from error
+            if not evaluate(question.policy_set, question.request).allowed:
+                raise denied
         duration = DEFAULT_ROLE_SECONDS if duration_seconds is None else duration_seconds
         if duration > role.max_session_duration:
             raise _validation(
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
             )
         documents = self._session_policies(policy, list(policy_arns), role_account)
-        packed = self._packed_size(documents, (), ())
+        packed = self._packed_size(documents, list(tags.items()), transitive)
         issued = self._issue_role_session(
             role_account,
             role,
             session_name,
             duration,
             now,
-            {"session_policies": json.dumps(documents), "federated_provider": provider},
+            {
+                "session_policies": json.dumps(documents),
+                "federated_provider": provider,
+                "session_tags": json.dumps(tags),
+                "transitive_tag_keys": json.dumps(transitive),
+            },
             packed=packed,
         )
         return attrs.evolve(
@@ -1176,9 +1200,12 @@ def _mfa_denied(message: str | None = None) -> StsError:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_session_policy(text: str) -> Policy:
+    # Policies are frozen, so one parsed copy can serve every request of every session.
+    return to_policy(text, kind=PolicyKind.SESSION, where="session policy")
+
+
 def session_policy_documents(identity: Identity) -> tuple[Policy, ...]:
     """The identity's session policies parsed (for callers building their own PolicySet)."""
-    return tuple(
-        to_policy(text, kind=PolicyKind.SESSION, where=f"session[{i}]")
-        for i, text in enumerate(identity.session_policies)
-    )
+    return tuple(_parse_session_policy(text) for text in identity.session_policies)

@@ -130,6 +130,7 @@ def build_instances(
             raise ImdsError(
                 f"bad --instance `{spec}`",
                 aws_error="ValidationError",
+                code="imds.bad-instance-spec",
                 status=400,
                 hint="write ID=PROFILE, e.g. --instance i-0123456789abcdef0=WebServer",
             )
@@ -143,6 +144,7 @@ def build_instances(
         raise ImdsError(
             "no instance profile holding a role in the loaded accounts",
             aws_error="NoSuchEntity",
+            code="imds.no-profile",
             status=404,
             hint="add one, or pass --instance ID=PROFILE",
         )
@@ -150,7 +152,12 @@ def build_instances(
     out: list[ImdsInstance] = []
     for instance_id, profile_name in pairs:
         if instance_id in seen:
-            raise ImdsError(f"instance `{instance_id}` given twice", aws_error="ValidationError")
+            raise ImdsError(
+                f"instance `{instance_id}` given twice",
+                aws_error="ValidationError",
+                code="imds.duplicate-instance",
+                hint="give each --instance its own id",
+            )
         seen.add(instance_id)
         account, found = find_profile(env, profile_name)
         out.append(
@@ -256,6 +263,7 @@ def run(args: argparse.Namespace) -> int:
         raise ImdsError(
             f"--refresh-margin {args.refresh_margin} is below 300 seconds",
             aws_error="ValidationError",
+            code="imds.bad-refresh-margin",
             hint="EC2 publishes new credentials at least 5 minutes before the old ones expire",
         )
     sts = StsService(env, store)

@@ -7,10 +7,13 @@ is evaluation.md §3 exactly as evaluator.py reads it; what differs is the work 
 
 * only the sets that apply to the caller are evaluated (the reference evaluates every set and
   then ignores the inapplicable ones; without defects the answer cannot differ);
-* within a set only the statements whose Action can match are visited (the action index);
+* within a set only the statements whose Action can match are visited (the action index),
+  and the candidates per action are memoised as a `_Plan`: statements that apply whatever
+  the request (no Principal, every resource, no Condition) are pre-counted there;
 * the request context is built with only the derived keys the set reads, instead of all of
-  them (`derive_key` agrees with `request.derive_context` key by key);
-* Principal matching is memoised per caller.
+  them (`derive_key` agrees with `request.derive_context` key by key), and only when some
+  candidate reads the context;
+* what is derived from the caller (context keys, Principal matches) is memoised per Caller.
 
 A set containing a statement the reference would reject at evaluation time (`defect`) is
 decided by the reference evaluator, so that the error is raised exactly where it raises it.
@@ -22,10 +25,10 @@ import contextlib
 import itertools
 import operator
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
-from policylang.compiler.lower import CompiledStatement, StatementGroup, caller_key
+from policylang.compiler.lower import CallerKey, CompiledStatement, StatementGroup, caller_key
 from policylang.decision import Decision, EvaluationResult, MatchedStatement
 from policylang.evaluator import (
     GET_CALLER_IDENTITY,
@@ -38,10 +41,6 @@ from policylang.evaluator import (
 )
 from policylang.policy_set import PolicySet
 from policylang.request import Caller, ContextValue, PrincipalType, Request, Resource
-
-_DIRECT = PrincipalClass.DIRECT
-_PARENT = PrincipalClass.PARENT
-_ACCOUNT = PrincipalClass.ACCOUNT
 
 _USER = PrincipalType.USER
 _ROLE = PrincipalType.ROLE
@@ -132,12 +131,41 @@ def derive_key(request: Request, key: str) -> ContextValue | None:
     return None
 
 
-_PRINCIPAL_MEMO: dict[int, tuple[weakref.ref[Caller], dict[str, ContextValue]]] = {}
+class PrincipalFacts:
+    """What decisions need from a Caller, computed once per Caller object (`principal_facts`).
+
+    `values`: the principal-derived context keys of derive_context; `twins`: two tag keys
+    differ only in case; `key`: what principal matching reads (type, ARN, account, id);
+    `tagged_key`: `key` plus the tags (for cache keys of sets that read principal tags).
+    """
+
+    __slots__ = ("key", "tagged_key", "twins", "values")
+
+    def __init__(self, caller: Caller) -> None:
+        values: dict[str, ContextValue] = {}
+        probe = Request(caller, "", Resource(""))
+        for key in ("aws:principalarn", "aws:principalaccount", "aws:userid", "aws:username",
+                    "aws:principaltype"):
+            value = derive_key(probe, key)
+            if value is not None:
+                values[key] = value
+        for tag_key in caller.tags:
+            key = "aws:principaltag/" + tag_key.lower()
+            value = derive_key(probe, key)
+            if value is not None:
+                values[key] = value
+        self.values = values
+        self.twins = _has_case_twins(caller.tags)
+        self.key: CallerKey = caller_key(caller)
+        self.tagged_key: tuple[object, ...] = (*self.key, tuple(caller.tags.items()))
+
+
+_PRINCIPAL_MEMO: dict[int, tuple[weakref.ref[Caller], PrincipalFacts]] = {}
 _PRINCIPAL_MEMO_LIMIT = 65_536
 
 
-def principal_values(caller: Caller) -> dict[str, ContextValue]:
-    """The principal-derived keys of derive_context for a caller, memoised per Caller object.
+def principal_facts(caller: Caller) -> PrincipalFacts:
+    """`PrincipalFacts` of a caller, memoised per Caller object.
 
     A service keeps one Caller per authenticated principal, so the derivation (tags, the role
     ARN of a session) runs once per principal rather than once per request. The memo holds a
@@ -146,23 +174,17 @@ def principal_values(caller: Caller) -> dict[str, ContextValue]:
     entry = _PRINCIPAL_MEMO.get(id(caller))
     if entry is not None and entry[0]() is caller:
         return entry[1]
-    values: dict[str, ContextValue] = {}
-    probe = Request(caller, "", Resource(""))
-    for key in ("aws:principalarn", "aws:principalaccount", "aws:userid", "aws:username",
-                "aws:principaltype"):
-        value = derive_key(probe, key)
-        if value is not None:
-            values[key] = value
-    for tag_key in caller.tags:
-        key = "aws:principaltag/" + tag_key.lower()
-        value = derive_key(probe, key)
-        if value is not None:
-            values[key] = value
+    facts = PrincipalFacts(caller)
     if len(_PRINCIPAL_MEMO) >= _PRINCIPAL_MEMO_LIMIT:
         _PRINCIPAL_MEMO.clear()
     with contextlib.suppress(TypeError):  # a Caller subclass without weakref support
-        _PRINCIPAL_MEMO[id(caller)] = (weakref.ref(caller), values)
-    return values
+        _PRINCIPAL_MEMO[id(caller)] = (weakref.ref(caller), facts)
+    return facts
+
+
+def principal_values(caller: Caller) -> dict[str, ContextValue]:
+    """The principal-derived keys derive_context adds for this caller (memoised)."""
+    return principal_facts(caller).values
 
 
 _serials = itertools.count(1)
@@ -250,6 +272,8 @@ class _Plan:
 
 
 _PLAN_LIMIT = 1024
+_SHAPE_LIMIT = 256
+Projection = tuple[tuple[str, ...], "Callable[[Mapping[str, ContextValue]], object] | None"]
 
 
 def _run(
@@ -292,9 +316,10 @@ def _run(
             continue
         cond = st.condition
         if cond is not None:
-            for k in cond.keys:
-                if k not in ctx:
-                    missing.add(k)
+            if not ctx.keys() >= cond.keyset:  # one C-level test for the usual case
+                for k in cond.keys:
+                    if k not in ctx:
+                        missing.add(k)
             for k in cond.variable_keys:
                 if not isinstance(ctx.get(k), str):
                     missing.add(k)
@@ -319,20 +344,15 @@ def _sorted(statements: list[CompiledStatement], plan: _Plan) -> tuple[MatchedSt
     return tuple(map(_matched_of, statements))
 
 
+_DENY_S = "explicitDeny"
+_ALLOW_S = "allowed"
+_NONE_S = "implicitDeny"
+
+
 def _outcome(hits: Hits) -> str:
     if hits[1]:
         return "explicitDeny"
     return "allowed" if hits[0] else "implicitDeny"
-
-
-def _levels(levels: list[Hits]) -> str:
-    for h in levels:
-        if h[1]:
-            return "explicitDeny"
-    for h in levels:
-        if not h[0]:
-            return "implicitDeny"
-    return "allowed"
 
 
 class CompiledPolicySet:
@@ -345,6 +365,7 @@ class CompiledPolicySet:
     __slots__ = (
         "_order",
         "_plans",
+        "_shapes",
         "boundary",
         "defect",
         "derived_reads",
@@ -398,6 +419,7 @@ class CompiledPolicySet:
             id(named): i for i, named in enumerate(policies.all_policies())
         }
         self._plans: dict[str, _Plan] = {}
+        self._shapes: dict[tuple[str, ...], Projection] = {}
 
     @property
     def statement_count(self) -> int:
@@ -416,12 +438,32 @@ class CompiledPolicySet:
         self._plans[lowered] = plan
         return plan
 
-    def context(self, request: Request) -> dict[str, ContextValue]:
+    def projection(self, shape: tuple[str, ...]) -> Projection:
+        """For a request context with keys `shape` (as spelled), the keys this set reads and
+        a getter of their values (memoised: a service sees few context shapes)."""
+        found = self._shapes.get(shape)
+        if found is not None:
+            return found
+        read = tuple(k for k in shape if k.lower() in self.reads)
+        getter: Callable[[Mapping[str, ContextValue]], object] | None = None
+        if read:
+            getter = operator.itemgetter(*read)
+        projection = (read, getter)
+        if len(self._shapes) >= _SHAPE_LIMIT:
+            self._shapes.clear()
+        self._shapes[shape] = projection
+        return projection
+
+    def context(
+        self, request: Request, facts: PrincipalFacts | None = None
+    ) -> dict[str, ContextValue]:
         """The request context (lower-cased keys) with the derived keys this set reads."""
         context = request.context
         ctx = dict(zip(map(str.lower, context), context.values(), strict=True)) if context else {}
         if self.derived_reads:
-            principal = principal_values(request.principal)
+            if facts is None:
+                facts = principal_facts(request.principal)
+            principal = facts.values
             for key in self.derived_reads:
                 if key not in ctx:
                     value = principal.get(key)
@@ -447,8 +489,9 @@ class CompiledPolicySet:
             return EvaluationResult(_ALLOWED, details=dict.fromkeys(_SET_NAMES))
         plan = self._plans.get(lowered) or self.plan(action, lowered)
         policies = self.policies
+        facts = principal_facts(caller)
         ctx: Mapping[str, ContextValue]
-        ctx = self.context(request) if plan.needs_ctx else _EMPTY_CTX
+        ctx = self.context(request, facts) if plan.needs_ctx else _EMPTY_CTX
         slr = False
         if (self.scp or self.rcp) and (ctype is _ASSUMED_ROLE or ctype is _ROLE):
             principal_arn = (
@@ -457,7 +500,7 @@ class CompiledPolicySet:
             slr = _is_service_linked_role(request, principal_arn)
         variants: Sequence[Mapping[str, ContextValue]] = ()
         if plan.needs_ctx and (self.reads_principal_tags or self.reads_resource_tags) and (
-            _has_case_twins(caller.tags) or _has_case_twins(request.resource.tags)
+            facts.twins or _has_case_twins(request.resource.tags)
         ):
             # two tags differing only in case: conditions may hold under either reading
             variants = tag_variants(request, ctx)
@@ -474,28 +517,41 @@ class CompiledPolicySet:
 
         arn = request.resource.arn
         missing: set[str] = set()
+        # SCP / RCP levels: any Deny denies, every level needs an Allow (plain loops: no
+        # generator frames on the hot path)
         scp: list[Hits] = []
+        scp_denies = False
+        scp_allow_all = True
         if scp_applies:
-            scp = [
-                c[0] if not c[1] else _run(c, arn, ctx, missing, None, False, variants)
-                for c in plan.scp
-            ]
+            for c in plan.scp:
+                h = c[0] if not c[1] else _run(c, arn, ctx, missing, None, False, variants)
+                scp.append(h)
+                if h[1]:
+                    scp_denies = True
+                if not h[0]:
+                    scp_allow_all = False
         rcp: list[Hits] = []
+        rcp_denies = False
+        rcp_allow_all = True
         if rcp_applies:
-            ckey = caller_key(caller)
-            rcp = [
-                c[0]
-                if not c[1]
-                else _run(c, arn, ctx, missing, g.principal_bits(caller, ckey), False, variants)
-                for c, g in zip(plan.rcp, self.rcp, strict=True)
-            ]
+            for c, group in zip(plan.rcp, self.rcp, strict=True):
+                if c[1]:
+                    bits = group.principal_bits(caller, facts.key)
+                    h = _run(c, arn, ctx, missing, bits, False, variants)
+                else:
+                    h = c[0]
+                rcp.append(h)
+                if h[1]:
+                    rcp_denies = True
+                if not h[0]:
+                    rcp_allow_all = False
         resource = plan.resource[0]
         if plan.resource[1]:
-            group = self.resource
-            assert group is not None
+            resource_group = self.resource
+            assert resource_group is not None
             resource = _run(
                 plan.resource, arn, ctx, missing,
-                group.principal_bits(caller, caller_key(caller)),
+                resource_group.principal_bits(caller, facts.key),
                 policies.boundary is not None and signed,
                 variants,
             )
@@ -509,8 +565,12 @@ class CompiledPolicySet:
 
         # per-set details (evaluator._Evaluation.details)
         details: dict[str, str | None] = {
-            "scp": _levels(scp) if scp_applies else None,
-            "rcp": _levels(rcp) if rcp_applies else None,
+            "scp": (_DENY_S if scp_denies else _ALLOW_S if scp_allow_all else _NONE_S)
+            if scp_applies
+            else None,
+            "rcp": (_DENY_S if rcp_denies else _ALLOW_S if rcp_allow_all else _NONE_S)
+            if rcp_applies
+            else None,
             "boundary": _outcome(boundary) if has_boundary else None,
             "session": _outcome(session) if has_session else None,
             "resource": _outcome(resource) if self.resource is not None else None,
@@ -528,9 +588,9 @@ class CompiledPolicySet:
 
         # 1. an applicable Deny anywhere wins; the deciding set is the first in §3's order
         deciding: str | None = None
-        if scp_applies and any(h[1] for h in scp):
+        if scp_denies:
             deciding = "scp"
-        elif rcp_applies and any(h[1] for h in rcp):
+        elif rcp_denies:
             deciding = "rcp"
         elif resource[1]:
             deciding = "resource"
@@ -549,9 +609,9 @@ class CompiledPolicySet:
             )
 
         # 2. guardrails: every level needs an applicable Allow
-        if rcp_applies and not all(h[0] for h in rcp):
+        if rcp_applies and not rcp_allow_all:
             deciding = "rcp"
-        elif scp_applies and not all(h[0] for h in scp):
+        elif scp_applies and not scp_allow_all:
             deciding = "scp"
         elif is_aws_managed_write(action, arn):
             deciding = "aws-managed"  # no policy can allow changes to AWS-managed resources

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 
+from policylang.compiler.resources import star_glob
 from policylang.conditions import (
     PreparedEntry,
     compare_arn,
@@ -29,6 +30,7 @@ from policylang.conditions import (
 )
 from policylang.ir import ConditionClause
 from policylang.operators import Family, SetQualifier
+from policylang.patterns import Part
 
 ContextValue = str | tuple[str, ...]
 Context = Mapping[str, ContextValue]
@@ -57,6 +59,8 @@ def _single_static(entry: PreparedEntry) -> Callable[[str], bool]:
     compare: Callable[[str, object], bool | None]
     if family is Family.STRING:  # StringLike: parsed values are compiled globs
         compare = compare_string_like  # type: ignore[assignment]
+        # the same globs, specialised when `*` is their only wildcard (resources.star_glob)
+        parsed = [star_glob((Part(v.text),)) for v in entry.values]
     elif family is Family.NUMERIC:
         compare = functools.partial(compare_number, positive)
     elif family is Family.DATE:
@@ -159,7 +163,7 @@ class CompiledCondition:
     `entry_missing_keys`). `reads` is every key whose value can change the outcome.
     """
 
-    __slots__ = ("keys", "matches", "reads", "tests", "variable_keys")
+    __slots__ = ("keys", "keyset", "matches", "reads", "tests", "variable_keys")
 
     def __init__(
         self, clauses: Sequence[ConditionClause], *, variables_enabled: bool
@@ -181,6 +185,7 @@ class CompiledCondition:
                                 variable_keys.append(var.lookup_key)
         self.tests: tuple[EntryTest, ...] = tuple(tests)
         self.keys: tuple[str, ...] = tuple(dict.fromkeys(keys))
+        self.keyset: frozenset[str] = frozenset(self.keys)
         self.variable_keys: tuple[str, ...] = tuple(dict.fromkeys(variable_keys))
         self.reads: frozenset[str] = frozenset(reads)
         # `matches(ctx)`: AND of the entry tests; one entry (the usual case) is called directly

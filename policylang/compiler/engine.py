@@ -22,7 +22,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 
 from policylang.compiler.build import Compiler
-from policylang.compiler.compiled import CompiledPolicySet
+from policylang.compiler.compiled import CompiledPolicySet, principal_facts
 from policylang.decision import EvaluationResult
 from policylang.policy_set import PolicySet
 from policylang.request import Request
@@ -46,7 +46,10 @@ class Engine:
     """Decide requests against compiled policies.
 
     `policies`: a PolicySet, an already compiled set, or a resolver `request -> PolicySet`.
+    A resolver should return the same PolicySet object for the same principal and resource
+    (compiled sets are memoised by object identity; a fresh object is compiled afresh).
     `cache_size`: maximum number of cached decisions (0 disables the cache).
+    `compiler`: share one `Compiler` between engines to share compiled documents.
     """
 
     def __init__(
@@ -119,23 +122,29 @@ class Engine:
 
 
 def cache_key(compiled: CompiledPolicySet, request: Request) -> tuple[object, ...]:
-    """Everything `compiled.decide(request)` depends on, as a hashable tuple."""
-    caller = request.principal
+    """Everything `compiled.decide(request)` depends on, as a hashable tuple.
+
+    The compiled set (its serial number), the caller (type, ARN, account, unique id, and its
+    tags when the set reads principal tags), the action, the resource (ARN, account, and its
+    tags when the set reads resource tags), and the request-context entries the set reads:
+    which of them are present (as spelled, in order) and their values.
+    """
+    facts = principal_facts(request.principal)
     resource = request.resource
-    reads = compiled.reads
-    context = tuple(
-        [(k, v) for k, v in request.context.items() if k.lower() in reads]
-    )
+    context = request.context
+    read: tuple[str, ...] = ()
+    values: object = None
+    if context:
+        read, getter = compiled.projection(tuple(context))
+        if getter is not None:
+            values = getter(context)
     return (
         compiled.serial,
-        caller.type,
-        caller.arn,
-        caller.account,
-        caller.id,
+        facts.tagged_key if compiled.reads_principal_tags else facts.key,
         request.action,
         resource.arn,
         resource.account,
-        context,
-        tuple(caller.tags.items()) if compiled.reads_principal_tags else None,
         tuple(resource.tags.items()) if compiled.reads_resource_tags else None,
+        read,
+        values,
     )

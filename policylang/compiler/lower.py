@@ -157,7 +157,7 @@ def caller_key(caller: Caller) -> CallerKey:
 
     The type enters as the member's name: hashing an Enum member runs Python code.
     """
-    return (caller.type._name_, caller.arn, caller.account, caller.id)
+    return (caller.type._value_, caller.arn, caller.account, caller.id)
 
 
 class StatementGroup:

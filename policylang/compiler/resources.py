@@ -21,6 +21,34 @@ Context = Mapping[str, ContextValue]
 ArnMatcher = Callable[[str], bool]
 
 
+def star_glob(parts: tuple[Part, ...]) -> ArnMatcher:
+    """`patterns.compile_parts(parts)`, specialised when the pattern's only wildcard is `*`.
+
+    The usual resource fields (`bucket/*`, `*`, `table/team-*`, `*.log`) become `startswith`
+    / `endswith` tests; other patterns keep the reference glob. Same language either way: `*`
+    matches any run (including empty), everything else is literal and anchored.
+    """
+    if any(p.literal for p in parts):
+        return compile_parts(parts)
+    text = "".join(p.text for p in parts)
+    if "?" in text or "*" not in text:
+        return compile_parts(parts)
+    segments = text.split("*")
+    head, tail, middle = segments[0], segments[-1], [s for s in segments[1:-1] if s]
+    if not middle:
+        if not tail:
+            return (lambda s: s.startswith(head)) if head else _always
+        if not head:
+            return lambda s: s.endswith(tail)
+        least = len(head) + len(tail)
+        return lambda s: len(s) >= least and s.startswith(head) and s.endswith(tail)
+    return compile_parts(parts)  # several stars in a row of literals: the reference glob
+
+
+def _always(_text: str) -> bool:
+    return True
+
+
 def _split_prefix(parts: tuple[Part, ...]) -> tuple[str, tuple[Part, ...]] | None:
     """(`arn:p:s:r:a:` prefix, resource-field parts) when the fast path applies, else None."""
     if not parts or parts[0].literal:
@@ -43,7 +71,7 @@ def static_matcher(parts: tuple[Part, ...]) -> ArnMatcher:
     prefix, field_parts = split
     lowered = prefix.lower()
     size = len(prefix)
-    field = compile_parts(field_parts)
+    field = star_glob(field_parts)
 
     def match(arn: str) -> bool:
         head = arn[:size]

@@ -267,7 +267,7 @@ class Builder(Transformer[Token, Any]):
         return PrincipalSpec((), is_wildcard=True, span=_tok_span(star))
 
     def empty_principal(self, children: list[Token]) -> PrincipalSpec:
-        return PrincipalSpec(())
+        return PrincipalSpec((), span=_join(_tok_span(children[0]), _tok_span(children[-1])))
 
     def pgroup(self, children: list[Any]) -> PrincipalEntry:
         kind: Token = children[0]
@@ -366,11 +366,13 @@ class Builder(Transformer[Token, Any]):
         span = _join(operator.span, values.span or key.span) or operator.span
         return _Test(key, span, cmp="raw", values=values, operator=operator)
 
-    def when_clause(self, children: list[_Test]) -> _Clause:
-        return _Clause("when", _join(children[0].span, children[-1].span), tests=tuple(children))
-
     def when_empty(self, children: list[Token]) -> _Clause:
-        return _Clause("when-empty", None)
+        return _Clause("when-empty", _join(_tok_span(children[0]), _tok_span(children[-1])))
+
+    def when_clause(self, children: list[Any]) -> _Clause:
+        if len(children) == 1 and isinstance(children[0], _Clause):
+            return children[0]  # `when {}`
+        return _Clause("when", _join(children[0].span, children[-1].span), tests=tuple(children))
 
     def unless_clause(self, children: list[_Test]) -> _Clause:
         return _Clause("unless", children[0].span, tests=(children[0],))
@@ -878,6 +880,7 @@ def _build_policy(
             span=source.span(0, 0),
             hint="remove `statement object` (the JSON `Statement` is then a list)",
         )
+    statements = [_extend_span(st, source) for st in statements]
     statements_out, head, tail = _attach_comments(statements, comments, source)
     span = source.span(0, len(source.text))
     return Policy(
@@ -890,6 +893,34 @@ def _build_policy(
         comments=head,
         trailing_comments=tail,
     )
+
+
+_CLOSING = re.compile(r"\s*(?:[\],)]|if\s+exists\b)")
+_SKIP = re.compile(r"(?:\s|#[^\n]*)*")
+
+
+def _extend_span(statement: Statement, source: Source) -> Statement:
+    """Stretch the span over closing tokens the builder does not see (`]`, `)`, `if exists`).
+
+    Those tokens are filtered out before the callbacks run, so a statement's span would end at
+    its last value; comments after a closing `]` on a later line must still count as the
+    statement's own.
+    """
+    span = statement.span
+    if span is None:
+        return statement
+    text = source.text
+    end = span.end
+    while True:
+        skipped = _SKIP.match(text, end)
+        at = skipped.end() if skipped else end
+        closing = _CLOSING.match(text, at)
+        if closing is None:
+            break
+        end = closing.end()
+    if end == span.end:
+        return statement
+    return attrs.evolve(statement, span=source.span(span.start, end))
 
 
 def _attach_comments(

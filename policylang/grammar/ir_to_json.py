@@ -8,6 +8,7 @@ kept, so JSON → IR → JSON → IR is the identity on the IR.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from policylang import _json
@@ -22,6 +23,9 @@ from policylang.ir import (
 )
 
 __all__ = ["format_iam_json", "policy_to_value"]
+
+
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 class RawNumber(str):
@@ -45,7 +49,8 @@ def format_iam_json(policy: Policy, *, pretty: bool = True) -> str:
 def _emit(value: Any, out: list[str], newline: str | None) -> None:
     """Write JSON; `newline` is the current line break plus indent (None: compact)."""
     if isinstance(value, RawNumber):
-        out.append(str(value))
+        # IR built elsewhere (e.g. the DSL) could hold a text that is not a JSON number.
+        out.append(str(value) if _NUMBER.fullmatch(value) else _json.dumps(str(value)))
     elif isinstance(value, str | bool | int | float):
         out.append(_json.dumps(value))
     elif isinstance(value, dict):

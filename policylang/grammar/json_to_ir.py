@@ -4,6 +4,10 @@ Three entry points: `parse_iam_json` (a whole document), `policy_from_node` (a p
 in a bigger located JSON document, e.g. a simulation case) and `policy_from_value` (plain Python
 values, no positions).
 
+Errors name the field with a JSON path: `Statement[2].Condition.StringEquals.aws:SourceIp[0]`
+(indexes are 0-based; a single-object `Statement` is just `Statement`), prefixed by the `path`
+argument for embedded policies (`policies.identity[0].Statement[1].Action`).
+
 `kind=None` checks structural well-formedness only (policy-grammar §1-§3: what `simulate`
 accepts, e.g. any Version, Principal anywhere). `kind=PolicyKind.X` additionally applies the
 save-time rules of that kind (`policylang.validate`), in AWS's precedence order (§6).
@@ -23,7 +27,7 @@ Structural error codes raised here (all `PolicySyntaxError`; `json.*` codes come
 | `policy.invalid-effect` | `Effect` is not Allow/Deny in any letter case |
 | `policy.effect-case` | `Effect` is `allow`/`DENY`/…: must be exactly `Allow` or `Deny` |
 | `policy.conflicting-elements` | both `Action` and `NotAction` (or Resource/Principal pairs) |
-| `policy.missing-action` | a statement without `Action`/`NotAction`, or with `[]` |
+| `policy.missing-action` | no `Action`/`NotAction`, or `[]` (raised by `validate`, stage 5) |
 | `principal.invalid` | a `Principal` string other than `"*"` |
 | `principal.unknown-type` | a principal key other than AWS, Service, Federated, CanonicalUser |
 | `condition.wrong-type` | a Condition block, operator body or value of the wrong JSON type |
@@ -33,6 +37,7 @@ Structural error codes raised here (all `PolicySyntaxError`; `json.*` codes come
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from bisect import bisect_right
 from typing import Any, Literal
@@ -194,7 +199,7 @@ def _finish_node(
     if kind is not None:
         text = source.text if whole else source.text[node.start : node.end]
         if not whole:
-            check_text(text, kind, source=source, path=path)
+            check_text(text, kind, source=source, path=path, offset=node.start)
     _finish(policy, builder, kind, text, limits, path)
     return policy
 
@@ -211,7 +216,13 @@ def _finish(
         check_structure(policy, pending=builder.deferred, path=path)
     else:
         validate_policy(
-            policy, kind, text=text, limits=limits, pending=builder.deferred, path=path
+            policy,
+            kind,
+            text=text,
+            limits=limits,
+            pending=builder.deferred,
+            path=path,
+            version_span=builder.version_span,
         )
 
 
@@ -321,6 +332,7 @@ class _Builder:
         self._starts = source._line_starts if spans else [0]
         # (start, end) of each statement when only statements are located.
         self.statement_offsets: list[tuple[int, int]] = []
+        self.version_span: Span | None = None
 
     # --- locations
 
@@ -395,6 +407,7 @@ class _Builder:
                 if _json_type(value) != "string":
                     raise self.wrong_type(value, "Version", "a string")
                 version = _string(value)
+                self.version_span = self.span(value)
                 if version not in VERSIONS:
                     raise self.error(
                         f'Version "{version}" is not a policy language version',
@@ -705,7 +718,7 @@ class _Builder:
         kind = _json_type(x)
         if kind in ("string", "number", "boolean"):
             return ConditionEntry(
-                key, (self.condition_value(x),), False, self.pair_span(locator, x)
+                key, (self.condition_value(x, path),), False, self.pair_span(locator, x)
             )
         if kind != "array":
             raise self.condition_type(x, path, "a string, number, boolean or a list of them")
@@ -715,10 +728,17 @@ class _Builder:
                 raise self.condition_type(
                     item, f"{path}[{index}]", "a string, number or boolean"
                 )
-            values.append(self.condition_value(item))
+            values.append(self.condition_value(item, f"{path}[{index}]"))
         return ConditionEntry(key, tuple(values), True, self.pair_span(locator, x))
 
-    def condition_value(self, x: Any) -> ConditionValue:
+    def condition_value(self, x: Any, path: str) -> ConditionValue:
+        if type(x) is float and not math.isfinite(x):
+            raise self.error(
+                f"condition values must be finite numbers, not {x!r}",
+                "condition.wrong-type",
+                x,
+                path,
+            )
         text, kind = _scalar_text(x)
         return ConditionValue(text, kind, self.span(x))
 

@@ -9,18 +9,18 @@ as (URL-encoded) strings are located at the string.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import attrs
 
 from policylang import _json
 from policylang._json import JsonArray, JsonNode, JsonObject, JsonString
-from policylang.account import Environment, load_environment
+from policylang.account import Account, Environment, InlinePolicy, load_environment
 from policylang.grammar.json_to_ir import parse_iam_json, policy_from_node
 from policylang.ir import Policy, PolicyKind
 from policylang.review.findings import Finding
-from policylang.review.rules import review_policy
+from policylang.review.rules import granted_launch_actions, review_policy
 from policylang.source import Source, Span
 
 __all__ = ["review_account_file"]
@@ -33,6 +33,7 @@ class _Doc:
     label: str
     principals: tuple[str, ...]
     path: str
+    account_id: str = ""
 
 
 def review_account_file(path: str | Path) -> list[Finding]:
@@ -42,11 +43,17 @@ def review_account_file(path: str | Path) -> list[Finding]:
     source = _json.decode_source(Path(path).read_bytes(), name)
     root = _json.parse_located(source.text, source=source)
     own = frozenset(env.accounts)
+    launch = _launch_by_principal(env)
     findings: list[Finding] = []
     for doc in _documents(root, env):
         policy, at = _policy(doc, source)
+        elsewhere: set[str] = set()
+        if doc.kind is PolicyKind.IDENTITY:
+            for who in doc.principals:
+                elsewhere |= launch.get((doc.account_id, who), set())
         found = review_policy(policy, kind=doc.kind, file=name, label=doc.label,
-                              principals=doc.principals, own_accounts=own)
+                              principals=doc.principals, own_accounts=own,
+                              launch_elsewhere=sorted(elsewhere))
         if at is not None:  # a string document: point at the string
             span = at
             found = [attrs.evolve(f, line=span.line, column=span.column,
@@ -121,6 +128,50 @@ def _users_of_managed(
     return holders, boundaries
 
 
+def _launch_by_principal(env: Environment) -> dict[tuple[str, str], set[str]]:
+    """(account id, `user/x`|`group/x`|`role/x`) → compute-launching actions granted by any of
+    the principal's identity policies (a group: those of its members, who also hold it)."""
+
+    def granted(account: Account, inline: Iterable[InlinePolicy], attached: Iterable[str],
+                ) -> set[str]:
+        out: set[str] = set()
+        for item in inline:
+            out.update(granted_launch_actions(item.document))
+        for arn in attached:
+            managed = account.policies.get(arn)
+            if managed is not None:
+                out.update(granted_launch_actions(managed.document))
+        return out
+
+    result: dict[tuple[str, str], set[str]] = {}
+    for account_id, account in env.accounts.items():
+        for role in account.roles.values():
+            result[(account_id, f"role/{role.name}")] = granted(
+                account, role.inline_policies, role.attached_policies)
+        for user in account.users.values():
+            actions = granted(account, user.inline_policies, user.attached_policies)
+            for group in account.groups_of(user.name):
+                actions |= granted(account, group.inline_policies, group.attached_policies)
+            result[(account_id, f"user/{user.name}")] = actions
+            for group in account.groups_of(user.name):
+                result.setdefault((account_id, f"group/{group.name}"), set()).update(actions)
+    return result
+
+
+def _with_members(env: Environment, account_id: str, holders: Iterable[str]) -> tuple[str, ...]:
+    """Holders plus, for each group, its members as `user/x (via group/g)`."""
+    out = list(holders)
+    account = env.accounts.get(account_id)
+    if account is None:
+        return tuple(out)
+    for holder in list(out):
+        kind, _, name = holder.partition("/")
+        group = account.groups.get(name.lower()) if kind == "group" else None
+        if group is not None:
+            out.extend(f"user/{member} (via {holder})" for member in group.members)
+    return tuple(out)
+
+
 def _page_account(page: JsonObject) -> str:
     """The page's account id: `AccountId`, else the account field of the first entity ARN."""
     given = _text(page, "AccountId")
@@ -151,15 +202,16 @@ def _documents(root: JsonNode, env: Environment) -> Iterator[_Doc]:
                     doc = _node(inline, "PolicyDocument")
                     if doc is not None:
                         yield _Doc(doc, PolicyKind.IDENTITY,
-                                   f"{who} inline policy {_text(inline, 'PolicyName')}", (who,),
-                                   f"{at}{key}[{i}].{list_key}[{j}].PolicyDocument")
+                                   f"{who} inline policy {_text(inline, 'PolicyName')}",
+                                   _with_members(env, account_id, (who,)),
+                                   f"{at}{key}[{i}].{list_key}[{j}].PolicyDocument", account_id)
                 trust = _node(entity, "AssumeRolePolicyDocument") if kind == "role" else None
                 if trust is not None:
                     yield _Doc(trust, PolicyKind.TRUST, f"{who} trust policy", (who,),
-                               f"{at}{key}[{i}].AssumeRolePolicyDocument")
+                               f"{at}{key}[{i}].AssumeRolePolicyDocument", account_id)
         for i, managed in enumerate(_list(page, "Policies")):
             arn = _text(managed, "Arn")
-            users = tuple(sorted(holders.get((account_id, arn), ())))
+            users = _with_members(env, account_id, sorted(holders.get((account_id, arn), ())))
             aws_managed = ":iam::aws:policy/" in arn
             if aws_managed and not users:
                 continue
@@ -172,10 +224,10 @@ def _documents(root: JsonNode, env: Environment) -> Iterator[_Doc]:
                 doc = _node(version, "Document")
                 if doc is not None:
                     yield _Doc(doc, pkind, f"managed policy {arn}", users,
-                               f"{at}Policies[{i}].PolicyVersionList[{j}].Document")
+                               f"{at}Policies[{i}].PolicyVersionList[{j}].Document", account_id)
         for i, resource in enumerate(_list(page, "ResourcePolicies")):
             doc = _node(resource, "Policy")
             if doc is not None and not isinstance(doc, _json.JsonNull):
                 arn = _text(resource, "ResourceArn")
                 yield _Doc(doc, PolicyKind.RESOURCE, f"resource policy of {arn}", (arn,),
-                           f"{at}ResourcePolicies[{i}].Policy")
+                           f"{at}ResourcePolicies[{i}].Policy", account_id)

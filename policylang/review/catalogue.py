@@ -135,6 +135,16 @@ CODE_IN_COMPUTE: frozenset[str] = frozenset(
 
 ASSUME_ROLE = "sts:AssumeRole"
 
+# Action service prefix -> the ARN services its resources use, where they differ from the
+# prefix (a Resource ARN of another service cannot name a resource of the action).
+RESOURCE_SERVICES: dict[str, tuple[str, ...]] = {
+    "sts": ("iam", "sts"),
+    "ssm": ("ssm", "ec2"),
+    "ec2": ("ec2", "iam", "elastic-inference"),
+    "ecs": ("ecs", "iam"),
+    "glacier": ("glacier", "s3"),
+}
+
 # Condition keys (lower case) whose presence in a positive operator names who may call: a
 # principal-`*` grant with one of them is scoped (PL301).
 PRINCIPAL_SCOPING_KEYS: frozenset[str] = frozenset(

@@ -35,7 +35,7 @@ from policylang.patterns import match_action, match_resource
 from policylang.review import catalogue as cat
 from policylang.review.findings import RULES, Finding, Fix, Severity
 
-__all__ = ["DSL_AVAILABLE", "infer_kind", "review_policy"]
+__all__ = ["DSL_AVAILABLE", "granted_launch_actions", "infer_kind", "review_policy"]
 
 try:  # the DSL formatter is optional: fixes are rendered in JSON only without it
     from policylang.grammar.ir_to_dsl import format_dsl as _format_dsl
@@ -109,6 +109,24 @@ def is_any_resource(pattern: str) -> bool:
     if res.strip("*/?") == "":
         return True
     return fields[2].lower() != "s3" and bool(_TYPED_WILDCARD.match(res))
+
+
+def _applies(pattern: str, action: str) -> bool:
+    """Can Resource pattern `pattern` name a resource of `action`'s service? (`*`, a
+    non-ARN or a wildcard service: yes; otherwise the ARN's service must be one the action's
+    resources live in, e.g. `sts:AssumeRole` on `iam` role ARNs.)"""
+    fields = pattern.split(":", 5)
+    if pattern == "*" or len(fields) < 6 or _has_wild(fields[2]):
+        return True
+    service = action.split(":", 1)[0].lower()
+    return fields[2].lower() in cat.RESOURCE_SERVICES.get(service, (service,))
+
+
+def _reaches(s: Statement, action: str) -> bool:
+    """Does some Resource of `s` apply to `action`'s service (NotResource: assume so)?"""
+    if s.resource is None or s.resource.negated:
+        return True
+    return any(_applies(r, action) for r in s.resource.values.items)
 
 
 def grants(statement: Statement, action: str) -> bool:
@@ -261,6 +279,8 @@ class _Review:
     label: str | None
     principals: tuple[str, ...]
     own_accounts: frozenset[str]
+    launch_elsewhere: tuple[str, ...] = ()
+    launch_here: set[str] = attrs.Factory(set)
     found: list[Finding] = attrs.Factory(list)
 
     def add(
@@ -297,13 +317,6 @@ class _Review:
     def _resources(self, s: Statement) -> tuple[str, ...]:
         return s.resource.values.items if s.resource is not None else ()
 
-    def _any_resource(self, s: Statement) -> bool:
-        if s.resource is None:
-            return False
-        if s.resource.negated:
-            return True
-        return any(is_any_resource(r) for r in s.resource.values.items)
-
     def _other_accounts(self, accounts: Iterable[str]) -> list[str]:
         own = self.own_accounts or self._accounts_in_resources()
         return sorted({a for a in accounts if a not in own})
@@ -320,7 +333,9 @@ class _Review:
     # ---------------------------------------------------------------- run
 
     def run(self) -> list[Finding]:
-        launch = self._granted_launch_actions()
+        launch = granted_launch_actions(self.policy)
+        self.launch_here = set(launch)
+        launch += [a for a in self.launch_elsewhere if a not in self.launch_here]
         for index, s in enumerate(self.policy.statements):
             if s.effect is Effect.ALLOW:
                 if self.kind in _PRIVILEGE_KINDS:
@@ -331,27 +346,14 @@ class _Review:
         self._redundancy()
         return self.found
 
-    def _granted_launch_actions(self) -> list[str]:
-        out = []
-        for action in cat.COMPUTE_WITH_PASSED_ROLE:
-            for s in self.policy.statements:
-                if (s.effect is Effect.ALLOW and not s.action.negated
-                        and "*" not in s.action.values.items and grants(s, action)):
-                    out.append(action)
-                    break
-        return out
-
     # ---------------------------------------------------------------- PL1xx / PL2xx
 
     def _privilege(self, i: int, s: Statement, launch: list[str]) -> None:
         actions = s.action.values.items
-        any_res = self._any_resource(s)
         conds = bool(s.condition)
         if s.principal is not None and s.principal.negated:
             self.add("PL105", i, "Allow with NotPrincipal grants to every principal not listed",
-                     fix=_fix("grant to the listed principals with Principal instead",
-                              attrs.evolve(s, principal=PrincipalSpec((PrincipalEntry(
-                                  "AWS", _values("arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME")),)))))
+                     fix=_not_principal_fix(s))
         if s.action.negated:
             self.add("PL103", i, "Allow with NotAction grants every action except "
                      + ", ".join(actions),
@@ -379,7 +381,9 @@ class _Review:
                     replaced += [f"{svc}:Describe*", f"{svc}:Get*", f"{svc}:List*"]
                 else:
                     replaced.append(a)
-            self.add("PL102", i, "Allow of every action of a service: " + ", ".join(wide),
+            what = ("every action of every service (`*`)" if "*" in wide
+                    else "every action of a service: " + ", ".join(wide))
+            self.add("PL102", i, f"Allow of {what}",
                      fix=_fix("start from read-only actions and add the writes the workload "
                               "calls", attrs.evolve(s, action=ActionSpec(_values(*replaced)))))
         if self.kind is PolicyKind.RESOURCE:
@@ -387,15 +391,29 @@ class _Review:
             # a queue policy): breadth there is about principals, checked by PL3xx.
             return
         # data actions on every resource
-        if any_res and not conds:
-            data = sorted(a for a in cat.DATA_ACTIONS if grants(s, a))
-            if data:
-                svc = data[0].split(":")[0]
-                self.add("PL110", i, f"data actions on every resource: {_names(data)}",
-                         fix=_fix(f"scope the resources to the {svc} resources the workload "
-                                  "uses", _with_resource(s, cat.RESOURCE_TEMPLATES.get(
-                                      svc, cat.GENERIC_RESOURCE))))
-        self._escalation(i, s, any_res, conds, launch)
+        data = self._hits(s, cat.DATA_ACTIONS)
+        if data and not conds and self._any_for(s, data):
+            svc = data[0].split(":")[0]
+            self.add("PL110", i, f"data actions on every resource: {_names(data)}",
+                     fix=_fix(f"scope the resources to the {svc} resources the workload "
+                              "uses", _with_resource(s, cat.RESOURCE_TEMPLATES.get(
+                                  svc, cat.GENERIC_RESOURCE))))
+        self._escalation(i, s, conds, launch)
+
+    def _hits(self, s: Statement, names: Iterable[str]) -> list[str]:
+        """The actions of `names` the statement grants on a resource they can apply to."""
+        return sorted(a for a in names if grants(s, a) and _reaches(s, a))
+
+    def _any_for(self, s: Statement, actions: Sequence[str]) -> bool:
+        """Is some resource of `s` that the actions apply to "every resource"?"""
+        if s.resource is None:
+            return False
+        if s.resource.negated:
+            return True
+        return any(
+            is_any_resource(r) and any(_applies(r, a) for a in actions)
+            for r in s.resource.values.items
+        )
 
     def _delegates_to_own_account(self, s: Statement) -> bool:
         """A resource policy granting to this account's root delegates to IAM policies (the
@@ -410,15 +428,16 @@ class _Review:
             for v in values
         )
 
-    def _escalation(
-        self, i: int, s: Statement, any_res: bool, conds: bool, launch: list[str]
-    ) -> None:
-        if grants(s, cat.PASS_ROLE):
+    def _escalation(self, i: int, s: Statement, conds: bool, launch: list[str]) -> None:
+        if self._hits(s, [cat.PASS_ROLE]):
+            any_res = self._any_for(s, [cat.PASS_ROLE])
             passed_to = "iam:passedtoservice" in _scoping_keys(s)
             if launch:
                 what = ", ".join(sorted({cat.COMPUTE_WITH_PASSED_ROLE[a] for a in launch}))
                 sev = Severity.ERROR if any_res and not passed_to else Severity.INFO
-                self.add("PL202", i, f"iam:PassRole with {_names(launch)} in the same policy: "
+                where = ("in the same policy" if set(launch) <= self.launch_here
+                         else "granted to the same principals")
+                self.add("PL202", i, f"iam:PassRole with {_names(launch)} {where}: "
                          f"code can run as the passed role in {what}", severity=sev,
                          fix=self._passrole_fix(s))
             elif any_res:
@@ -431,36 +450,39 @@ class _Review:
             ("PL206", cat.GROUP_WRITE, "changes group membership"),
         )
         for code, names, what in groups:
-            hits = sorted(a for a in names if grants(s, a))
+            hits = self._hits(s, names)
             if hits:
-                sev = _escalation_severity(any_res, conds)
+                any_res = self._any_for(s, hits)
                 fix = _with_resource(s, "arn:aws:iam::ACCOUNT_ID:role/PATH/*")
                 if code == "PL203":
                     fix = _add_condition(fix, "StringEquals", "iam:PermissionsBoundary",
                                          "arn:aws:iam::ACCOUNT_ID:policy/BOUNDARY")
                 self.add(code, i, f"{_names(hits)} {what}"
-                         + (" on every resource" if any_res else ""), severity=sev,
+                         + (" on every resource" if any_res else ""),
+                         severity=_escalation_severity(any_res, conds),
                          fix=_fix("scope to the roles or users it administers"
                                   + (" and require a permissions boundary" if code == "PL203"
                                      else ""), fix))
-        creds = sorted(a for a in cat.USER_CREDENTIALS if grants(s, a))
-        resources = self._resources(s)
-        if creds and not (resources and all("${aws:username}" in r.lower() for r in resources)):
+        creds = self._hits(s, cat.USER_CREDENTIALS)
+        users = [r for r in self._resources(s) if _applies(r, "iam:CreateAccessKey")]
+        if creds and not (users and all("${aws:username}" in r.lower() for r in users)):
+            any_res = self._any_for(s, creds)
             self.add("PL204", i, f"{_names(creds)} on other users"
                      + (" (every user)" if any_res else ""),
                      severity=_escalation_severity(any_res, conds),
                      fix=_fix("limit to the caller's own user",
                               _with_resource(s, "arn:aws:iam::ACCOUNT_ID:user/${aws:username}")))
-        if any_res and not conds:
-            code_hits = sorted(a for a in cat.CODE_IN_COMPUTE if grants(s, a))
-            if code_hits:
-                self.add("PL207", i, f"{_names(code_hits)} on every resource",
-                         fix=_fix("scope to the functions/instances the workload owns",
-                                  _with_resource(s, cat.GENERIC_RESOURCE)))
-            if grants(s, cat.ASSUME_ROLE):
-                self.add("PL208", i, "sts:AssumeRole on every role",
-                         fix=_fix("list the roles it is meant to assume",
-                                  _with_resource(s, cat.RESOURCE_TEMPLATES["sts"])))
+        if conds:
+            return
+        code_hits = self._hits(s, cat.CODE_IN_COMPUTE)
+        if code_hits and self._any_for(s, code_hits):
+            self.add("PL207", i, f"{_names(code_hits)} on every resource",
+                     fix=_fix("scope to the functions/instances the workload owns",
+                              _with_resource(s, cat.GENERIC_RESOURCE)))
+        if self._hits(s, [cat.ASSUME_ROLE]) and self._any_for(s, [cat.ASSUME_ROLE]):
+            self.add("PL208", i, "sts:AssumeRole on every role",
+                     fix=_fix("list the roles it is meant to assume",
+                              _with_resource(s, cat.RESOURCE_TEMPLATES["sts"])))
 
     def _passrole_fix(self, s: Statement) -> Fix:
         fixed = _with_resource(s, "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME")
@@ -477,7 +499,7 @@ class _Review:
         if spec.negated:
             if self.kind is not PolicyKind.RESOURCE:  # PL105 is raised by _privilege
                 self.add("PL105", i, "Allow with NotPrincipal grants to every principal not "
-                         "listed")
+                         "listed", fix=_not_principal_fix(s))
             return
         scoping = _scoping_keys(s)
         is_trust = self.kind is PolicyKind.TRUST
@@ -527,6 +549,12 @@ class _Review:
             return
         has_sub = any(k.endswith(":sub") for k in scoping)
         has_aud = any(k.endswith(":aud") for k in scoping)
+        if github and has_sub:
+            # `repo:*` or `*` names no owner: still every repository on GitHub.
+            subs = [v.text for _c, _e, op, e in _cond_entries(s)
+                    if op is not None and not op.negated and e.key.lower().endswith(":sub")
+                    for v in e.values]
+            has_sub = any(not v.startswith(("*", "repo:*")) for v in subs)
         if github and not has_sub:
             self.add("PL306", i, "GitHub Actions OIDC trust without a `:sub` condition: every "
                      "repository on GitHub can assume this role",
@@ -613,6 +641,27 @@ class _Review:
                     break
 
 
+def granted_launch_actions(policy: Policy) -> list[str]:
+    """Actions of `COMPUTE_WITH_PASSED_ROLE` that an Allow of `policy` names (a bare `*` is
+    PL101's business and does not count)."""
+    out = []
+    for action in cat.COMPUTE_WITH_PASSED_ROLE:
+        for s in policy.statements:
+            if (s.effect is Effect.ALLOW and not s.action.negated
+                    and "*" not in s.action.values.items and grants(s, action)
+                    and _reaches(s, action)):
+                out.append(action)
+                break
+    return out
+
+
+def _not_principal_fix(s: Statement) -> Fix:
+    role = _values("arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME")
+    named = PrincipalSpec((PrincipalEntry("AWS", role),))
+    return _fix("grant to the listed principals with Principal instead",
+                attrs.evolve(s, principal=named))
+
+
 def _escalation_severity(any_res: bool, conds: bool) -> Severity:
     if conds:
         return Severity.INFO
@@ -664,12 +713,14 @@ def review_policy(
     label: str | None = None,
     principals: Sequence[str] = (),
     own_accounts: Iterable[str] = (),
+    launch_elsewhere: Iterable[str] = (),
 ) -> list[Finding]:
     """Review one policy document; findings in statement order.
 
     `kind` None infers it from the document (`infer_kind`); `own_accounts` are the account ids
     that are not "another account" (PL302/PL303); `label` and `principals` name the policy and
-    who has it in an account."""
+    who has it in an account; `launch_elsewhere` are compute-launching actions (PL202) that
+    the same principals get from their other policies."""
     name = file or (policy.source.name if policy.source is not None else "<policy>")
     review = _Review(
         policy,
@@ -678,6 +729,7 @@ def review_policy(
         label,
         tuple(principals),
         frozenset(own_accounts),
+        tuple(launch_elsewhere),
     )
     found = review.run()
     return sorted(found, key=lambda f: (f.statement_index or 0, f.code))

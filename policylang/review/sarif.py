@@ -1,8 +1,13 @@
 """SARIF 2.1.0 output: one run, the rule catalogue as `tool.driver.rules`, one result per
-finding with a physical location (file, line, column) and, in account mode, a logical one."""
+finding with a physical location (file, line, column) and, in account mode, a logical one.
+
+The suggested fix travels in `result.properties.fix` rather than SARIF's `fixes`: a `fixes`
+replacement must be text for the file's own format and indentation, which the reviewer does not
+know for DSL files and policies embedded in account files."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +17,9 @@ from policylang.review.findings import RULES, Finding, Severity
 __all__ = ["SARIF_SCHEMA", "SARIF_VERSION", "to_sarif"]
 
 SARIF_VERSION = "2.1.0"
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
@@ -23,7 +30,6 @@ def _rules() -> list[dict[str, Any]]:
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.why},
-            "helpUri": f"https://policylang.invalid/docs/review#{rule.code.lower()}",
             "defaultConfiguration": {"level": _LEVEL[rule.severity]},
         }
         for rule in RULES.values()
@@ -47,6 +53,12 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         "level": _LEVEL[finding.severity],
         "message": {"text": finding.message},
         "locations": [location],
+    }
+    # Stable across edits elsewhere in the file: code, file, policy, statement (Sid or index).
+    anchor = finding.sid if finding.sid else f"#{finding.statement_index}"
+    key = "\0".join((finding.code, finding.file, finding.policy or "", anchor))
+    result["partialFingerprints"] = {
+        "policylangFinding/v1": hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     }
     props: dict[str, Any] = {}
     if finding.statement_index is not None:
@@ -81,7 +93,6 @@ def to_sarif(findings: Sequence[Finding]) -> dict[str, Any]:
                     "driver": {
                         "name": "policylang-review",
                         "version": __version__,
-                        "informationUri": "https://policylang.invalid/docs/review",
                         "rules": _rules(),
                     }
                 },

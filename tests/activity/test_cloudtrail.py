@@ -76,7 +76,7 @@ def test_iam_user_s3_object(env: Environment) -> None:
     assert m.context["aws:RequestedRegion"] == "eu-west-1"
     assert m.context["aws:UserAgent"] == "aws-cli/2.15.0"
     assert m.context["aws:CurrentTime"] == "2026-11-03T10:00:00Z"
-    assert m.context["aws:EpochTime"] == "1793786400"
+    assert m.context["aws:EpochTime"] == "1793700000"
     assert m.context["aws:SecureTransport"] == "true"
     # Long-term keys: no session attributes, so aws:MultiFactorAuthPresent is absent (AWS).
     assert "aws:MultiFactorAuthPresent" not in m.context
@@ -115,8 +115,12 @@ def test_assumed_role_with_path_and_session(env: Environment) -> None:
 
 
 def test_root_service_and_web_identity(env: Environment) -> None:
-    root = mapped(env, record(userIdentity={"type": "Root", "accountId": PROD,
-                                            "arn": f"arn:aws:iam::{PROD}:root"}))
+    root = mapped(
+        env,
+        record(
+            userIdentity={"type": "Root", "accountId": PROD, "arn": f"arn:aws:iam::{PROD}:root"}
+        ),
+    )
     assert root.principal.kind == "root"
     service = mapped(
         env,
@@ -127,8 +131,10 @@ def test_root_service_and_web_identity(env: Environment) -> None:
     web = mapped(
         env,
         record(
-            userIdentity={"type": "WebIdentityUser",
-                          "identityProvider": "token.actions.githubusercontent.com"},
+            userIdentity={
+                "type": "WebIdentityUser",
+                "identityProvider": "token.actions.githubusercontent.com",
+            },
             eventSource="sts.amazonaws.com",
             eventName="AssumeRoleWithWebIdentity",
             requestParameters={"roleArn": f"arn:aws:iam::{PROD}:role/GitHubDeploy"},
@@ -143,8 +149,10 @@ def test_root_service_and_web_identity(env: Environment) -> None:
 @pytest.mark.parametrize(
     ("identity", "reason"),
     [
-        ({"type": "FederatedUser", "arn": f"arn:aws:sts::{PROD}:federated-user/p"},
-         "federated-user"),
+        (
+            {"type": "FederatedUser", "arn": f"arn:aws:sts::{PROD}:federated-user/p"},
+            "federated-user",
+        ),
         ({"type": "AWSAccount", "accountId": "999988887777"}, "other-account"),
         ({"type": "IAMUser", "arn": f"arn:aws:iam::{PROD}:user/zed"}, "unknown-principal"),
         ({"type": "Martian"}, "unknown-identity-type"),
@@ -159,9 +167,11 @@ def test_unmappable_identities_have_reasons(env: Environment, identity: Any, rea
 
 def test_service_events_and_non_records_are_unmapped(env: Environment) -> None:
     item = map_record(env, record(eventType="AwsServiceEvent"))
-    assert isinstance(item, Unmapped) and item.reason == "service-event"
+    assert isinstance(item, Unmapped)
+    assert item.reason == "service-event"
     item = map_record(env, {"hello": "world"})
-    assert isinstance(item, Unmapped) and item.reason == "not-a-record"
+    assert isinstance(item, Unmapped)
+    assert item.reason == "not-a-record"
 
 
 @pytest.mark.parametrize(
@@ -184,27 +194,70 @@ def test_action_table(source: str, name: str, action: str) -> None:
 @pytest.mark.parametrize(
     ("source", "name", "params", "resources", "expected"),
     [
-        ("sqs.amazonaws.com", "SendMessage",
-         {"queueUrl": f"https://sqs.us-east-1.amazonaws.com/{PROD}/orders"}, None,
-         f"arn:aws:sqs:us-east-1:{PROD}:orders"),
-        ("dynamodb.amazonaws.com", "GetItem", {"tableName": "t1"}, None,
-         f"arn:aws:dynamodb:eu-west-1:{PROD}:table/t1"),
-        ("kms.amazonaws.com", "Decrypt", {"keyId": "alias/app"}, None,
-         f"arn:aws:kms:eu-west-1:{PROD}:alias/app"),
-        ("kms.amazonaws.com", "Decrypt", {},
-         [{"ARN": f"arn:aws:kms:eu-west-1:{PROD}:key/k1", "type": "AWS::KMS::Key"}],
-         f"arn:aws:kms:eu-west-1:{PROD}:key/k1"),
+        (
+            "sqs.amazonaws.com",
+            "SendMessage",
+            {"queueUrl": f"https://sqs.us-east-1.amazonaws.com/{PROD}/orders"},
+            None,
+            f"arn:aws:sqs:us-east-1:{PROD}:orders",
+        ),
+        (
+            "dynamodb.amazonaws.com",
+            "GetItem",
+            {"tableName": "t1"},
+            None,
+            f"arn:aws:dynamodb:eu-west-1:{PROD}:table/t1",
+        ),
+        (
+            "kms.amazonaws.com",
+            "Decrypt",
+            {"keyId": "alias/app"},
+            None,
+            f"arn:aws:kms:eu-west-1:{PROD}:alias/app",
+        ),
+        (
+            "kms.amazonaws.com",
+            "Decrypt",
+            {},
+            [{"ARN": f"arn:aws:kms:eu-west-1:{PROD}:key/k1", "type": "AWS::KMS::Key"}],
+            f"arn:aws:kms:eu-west-1:{PROD}:key/k1",
+        ),
         # IAM names get the entity's path from the loaded account
-        ("iam.amazonaws.com", "GetUser", {"userName": "walter"}, None,
-         f"arn:aws:iam::{PROD}:user/contractors/walter"),
-        ("sts.amazonaws.com", "AssumeRole", {"roleArn": f"arn:aws:iam::{PROD}:role/Deploy"},
-         None, f"arn:aws:iam::{PROD}:role/Deploy"),
-        ("lambda.amazonaws.com", "Invoke", {"functionName": "fn"}, None,
-         f"arn:aws:lambda:eu-west-1:{PROD}:function:fn"),
-        ("sns.amazonaws.com", "Publish", {"topicArn": f"arn:aws:sns:eu-west-1:{PROD}:t"}, None,
-         f"arn:aws:sns:eu-west-1:{PROD}:t"),
-        ("ssm.amazonaws.com", "GetParameter", {"name": "/app/db"}, None,
-         f"arn:aws:ssm:eu-west-1:{PROD}:parameter/app/db"),
+        (
+            "iam.amazonaws.com",
+            "GetUser",
+            {"userName": "walter"},
+            None,
+            f"arn:aws:iam::{PROD}:user/contractors/walter",
+        ),
+        (
+            "sts.amazonaws.com",
+            "AssumeRole",
+            {"roleArn": f"arn:aws:iam::{PROD}:role/Deploy"},
+            None,
+            f"arn:aws:iam::{PROD}:role/Deploy",
+        ),
+        (
+            "lambda.amazonaws.com",
+            "Invoke",
+            {"functionName": "fn"},
+            None,
+            f"arn:aws:lambda:eu-west-1:{PROD}:function:fn",
+        ),
+        (
+            "sns.amazonaws.com",
+            "Publish",
+            {"topicArn": f"arn:aws:sns:eu-west-1:{PROD}:t"},
+            None,
+            f"arn:aws:sns:eu-west-1:{PROD}:t",
+        ),
+        (
+            "ssm.amazonaws.com",
+            "GetParameter",
+            {"name": "/app/db"},
+            None,
+            f"arn:aws:ssm:eu-west-1:{PROD}:parameter/app/db",
+        ),
         ("s3.amazonaws.com", "ListObjectsV2", {"bucketName": "b"}, None, "arn:aws:s3:::b"),
     ],
 )
@@ -225,8 +278,12 @@ def test_resources_of_common_services(
 
 
 def test_underivable_resource_is_star_and_flagged(env: Environment) -> None:
-    m = mapped(env, record(eventSource="ec2.amazonaws.com", eventName="DescribeInstances",
-                           requestParameters=None))
+    m = mapped(
+        env,
+        record(
+            eventSource="ec2.amazonaws.com", eventName="DescribeInstances", requestParameters=None
+        ),
+    )
     assert m.resource == "*"
     assert not m.resource_derived
 
@@ -236,7 +293,9 @@ def test_outcomes(env: Environment) -> None:
     assert mapped(env, record(errorCode="NoSuchKey")).outcome == "error"
 
 
-def test_trail_file_jsonl_gzip_and_directory_agree(env: Environment, tmp_path: pathlib.Path) -> None:
+def test_trail_file_jsonl_gzip_and_directory_agree(
+    env: Environment, tmp_path: pathlib.Path
+) -> None:
     records = [record(), record(eventName="PutObject", errorCode="AccessDenied"), record()]
     records[2]["requestParameters"] = {"bucketName": "acme-reports", "key": "b.csv"}
     jsonl = tmp_path / "a.jsonl"
@@ -265,8 +324,14 @@ def test_bad_line_is_located_counted_and_the_stream_goes_on(
     env: Environment, tmp_path: pathlib.Path
 ) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text(json.dumps(record()) + "\n" + '{"eventSource": "s3.amazonaws.com",\n'
-                    + "[1, 2]\n" + json.dumps(record()) + "\n")
+    path.write_text(
+        json.dumps(record())
+        + "\n"
+        + '{"eventSource": "s3.amazonaws.com",\n'
+        + "[1, 2]\n"
+        + json.dumps(record())
+        + "\n"
+    )
     items = list(requests_from_cloudtrail([path], env))
     tally = Tally()
     for _, item in items:
@@ -286,7 +351,7 @@ def test_not_a_trail(env: Environment, tmp_path: pathlib.Path) -> None:
     [(_, item)] = list(requests_from_cloudtrail([path], env))
     assert isinstance(item, Unmapped)
     assert item.render(_) == (
-        f'{path}:1:1: error[cloudtrail.not-a-trail]: not a CloudTrail log: expected '
+        f"{path}:1:1: error[cloudtrail.not-a-trail]: not a CloudTrail log: expected "
         '{"Records": [...]} or one record per line\n'
         "  hint: give CloudTrail log files (.json / .json.gz) or JSON lines of records"
     )
@@ -304,6 +369,7 @@ def test_month_matches_its_recorded_outcomes(env: Environment) -> None:
     assert tally.to_json() == {
         "records": 890,
         "mapped": {"denied": 6, "success": 868},
+        "by_category": {"Data": 575, "Management": 299},
         "unmapped": {
             "federated-user": 4,
             "other-account": 4,
@@ -319,10 +385,45 @@ def test_cli_renders_bad_records_without_traceback(
     path = tmp_path / "bad.jsonl"
     good = copy.deepcopy(record())
     path.write_text(json.dumps(good) + "\n" + "{oops\n")
-    code = main(["unused", "--from-cloudtrail", str(path), "--account", str(SAMPLE),
-                 "--principal", "user/bob"])
+    code = main(
+        [
+            "unused",
+            "--from-cloudtrail",
+            str(path),
+            "--account",
+            str(SAMPLE),
+            "--principal",
+            "user/bob",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     assert "Traceback" not in err
     assert err.startswith(f"{path}:2:2: error[cloudtrail.bad-json]: record is not valid JSON")
     assert "1 bad-record" in out
+
+
+def test_fast_request_equals_the_account_question(env: Environment) -> None:
+    """`map_record` builds the request without gathering policies; it must be exactly the
+    request `build_question` (what `authorize` decides) builds, for every record of the month."""
+    count = 0
+    for _, item in requests_from_cloudtrail([MONTH], env):
+        if isinstance(item, Mapped):
+            assert item.request == item.question().request
+            count += 1
+    assert count == 874
+
+
+def test_month_is_the_seeded_generator_output() -> None:
+    """The data file is exactly `benchmarks/gen_cloudtrail.py` with its defaults (seed 7)."""
+    import importlib.util
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "gen_cloudtrail.py"
+    spec = importlib.util.spec_from_file_location("gen_cloudtrail", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    records = module.generate()
+    with gzip.open(MONTH, "rt", encoding="utf-8") as handle:
+        assert [json.loads(line) for line in handle] == records

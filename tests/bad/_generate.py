@@ -243,7 +243,8 @@ case("condition-list-nested-list", doc(st(Condition={"StringEquals": {"a": [["x"
 # ----------------------------------------------------------------------------- identity
 ID = "identity"
 case("identity-missing-version", doc(OK, version=None), ID, "policy.version-required", None)
-case("identity-version-2008", doc(OK, version="2008-10-17"), ID, "policy.version-required", None)
+case("identity-version-2008", doc(OK, version="2008-10-17"), ID, "policy.version-required",
+     '"2008')
 case("identity-principal", doc(st(Principal={"AWS": "*"})), ID, "policy.principal-forbidden",
      '"Principal"')
 case("identity-principal-star", doc(OK, st(Principal="*", Effect="Deny")), ID,
@@ -406,7 +407,8 @@ case("rcp-notprincipal", doc({"Effect": "Deny", "NotPrincipal": {"AWS": "1111222
 case("rcp-notaction", doc({"Effect": "Deny", "Principal": "*", "NotAction": "s3:Get*",
      "Resource": "*"}), R, "rcp.not-action", '"NotAction"')
 case("rcp-action-star", doc(dict(_rcp_ok, Action="*")), R, "rcp.action-wildcard", '"Action"')
-case("rcp-version-2008", doc(_rcp_ok, version="2008-10-17"), R, "policy.version-required", None)
+case("rcp-version-2008", doc(_rcp_ok, version="2008-10-17"), R, "policy.version-required",
+     '"2008')
 case("rcp-full-access-with-condition", doc({"Effect": "Allow", "Principal": "*", "Action": "*",
      "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}), R,
      "rcp.effect-allow", nth_statement(1))

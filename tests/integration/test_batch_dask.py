@@ -36,7 +36,8 @@ BUCKET = {
     "Version": "2012-10-17",
     "Statement": [
         {"Sid": "Partner", "Effect": "Allow",
-         "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared/*"},
+         "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared/*"},
     ],
 }
 

@@ -8,6 +8,7 @@ NO_PROXY for 127.0.0.1.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -39,13 +40,14 @@ AWS = shutil.which("aws")
 class Proc:
     """A server subprocess whose stdout announces its endpoints, then `ready`."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log: pathlib.Path) -> None:
+        self.log = log.open("w")
         self.popen = subprocess.Popen(
             [sys.executable, *args],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
             text=True,
         )
         self.lines: list[str] = []
@@ -59,7 +61,8 @@ class Proc:
                 found.put(line.strip())
             found.put(None)
 
-        threading.Thread(target=read, daemon=True).start()
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -89,6 +92,10 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+        self.reader.join(10)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        self.log.close()
 
 
 def server_env() -> dict[str, str]:
@@ -129,18 +136,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 "-m", "policylang", "imds", "--account", account, "--store", store,
                 "--instance", f"{APP_INSTANCE}=AppServer",
                 "--instance", f"{UNTRUSTED_INSTANCE}=UntrustedProfile",
-                "--admin-port", "0", "--quiet",
+                "--admin-port", "0",
             ],
             server_env(),
+            tmp / "imds.log",
         )  # fmt: skip
         procs.append(imds)
         service = Proc(
             [
                 "-m", "policylang.examples_service", "--account", account, "--store", store,
                 "--data", str(tmp / "data"), "--seed", str(EXAMPLE / "seed.json"),
-                "--decision-log", str(tmp / "decisions.jsonl"), "--quiet",
+                "--decision-log", str(tmp / "decisions.jsonl"),
             ],
             server_env(),
+            tmp / "service.log",
         )  # fmt: skip
         procs.append(service)
         yield {
@@ -169,6 +178,24 @@ def aws(world: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+CLI_CALLS: dict[str, tuple[str, ...]] = {
+    "whoami": ("sts", "get-caller-identity", "--output", "json"),
+    "ls": ("s3", "ls"),
+    "cross": ("s3", "cp", "s3://partner-shared/prices.csv", "-"),
+    "delete": ("s3api", "delete-object", "--bucket", "app-data", "--key", "hello.txt"),
+}
+
+
+@pytest.fixture(scope="module")
+def cli(world: dict[str, Any]) -> dict[str, subprocess.CompletedProcess[str]]:
+    """The read-only CLI invocations, run concurrently (each CLI start costs about a second)."""
+    if AWS is None:
+        pytest.skip("the AWS CLI is not installed (pip install awscli)")
+    with concurrent.futures.ThreadPoolExecutor(len(CLI_CALLS)) as pool:
+        futures = {name: pool.submit(aws, world, *args) for name, args in CLI_CALLS.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def boto_session(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
     for key in list(os.environ):
         if key.startswith("AWS_"):
@@ -179,9 +206,7 @@ def boto_session(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
     return boto3.session.Session(region_name="us-east-1")
 
 
-def http(
-    method: str, url: str, headers: dict[str, str] | None = None
-) -> tuple[int, str]:
+def http(method: str, url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, method=method, headers=headers or {})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -191,12 +216,14 @@ def http(
         return error.code, error.read().decode()
 
 
-needs_cli = pytest.mark.skipif(AWS is None, reason="the AWS CLI is not installed (pip install awscli)")
+needs_cli = pytest.mark.skipif(
+    AWS is None, reason="the AWS CLI is not installed (pip install awscli)"
+)
 
 
 @needs_cli
-def test_cli_get_caller_identity_shows_the_instance_role_session(world) -> None:
-    done = aws(world, "sts", "get-caller-identity", "--output", "json")
+def test_cli_get_caller_identity_shows_the_instance_role_session(cli) -> None:
+    done = cli["whoami"]
     assert done.returncode == 0, done.stderr
     who = json.loads(done.stdout)
     assert who["Arn"] == f"arn:aws:sts::111122223333:assumed-role/AppServer/{APP_INSTANCE}"
@@ -205,33 +232,26 @@ def test_cli_get_caller_identity_shows_the_instance_role_session(world) -> None:
 
 
 @needs_cli
-def test_cli_s3_ls_lists_the_accounts_buckets(world) -> None:
-    done = aws(world, "s3", "ls")
+def test_cli_s3_ls_lists_the_accounts_buckets(cli) -> None:
+    done = cli["ls"]
     assert done.returncode == 0, done.stderr
     names = sorted(line.split()[-1] for line in done.stdout.splitlines() if line.strip())
     assert names == ["app-data", "app-logs", "secret-data"]  # not the partner's buckets
 
 
 @needs_cli
-def test_cli_reads_objects_and_cross_account_through_the_bucket_policy(world) -> None:
-    done = aws(world, "s3", "cp", "s3://app-data/hello.txt", "-")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "hello from app-data\n"
-    done = aws(world, "s3", "cp", "s3://partner-shared/prices.csv", "-")
+def test_cli_cross_account_read_through_the_bucket_policy(cli) -> None:
+    done = cli["cross"]
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("item,price")
 
 
 @needs_cli
-def test_cli_forbidden_calls_fail_with_access_denied(world) -> None:
-    done = aws(world, "s3", "cp", "s3://secret-data/plans.txt", "-")
-    assert done.returncode != 0
-    assert "403" in done.stderr or "AccessDenied" in done.stderr
-    done = aws(world, "s3api", "delete-object", "--bucket", "app-data", "--key", "hello.txt")
+def test_cli_forbidden_call_fails_with_access_denied(cli) -> None:
+    done = cli["delete"]
     assert done.returncode != 0
     assert "AccessDenied" in done.stderr
     assert "explicit deny" in done.stderr
-    assert aws(world, "s3", "cp", "s3://app-data/hello.txt", "-").returncode == 0  # not deleted
 
 
 def test_boto3_lists_buckets_and_objects(world, monkeypatch) -> None:
@@ -245,6 +265,12 @@ def test_boto3_lists_buckets_and_objects(world, monkeypatch) -> None:
     s3.put_object(Bucket="app-logs", Key="boot.log", Body=b"booted\n")
     with pytest.raises(botocore_exceptions.ClientError) as denied:
         s3.get_object(Bucket="app-logs", Key="boot.log")  # write-only bucket
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert (
+        s3.get_object(Bucket="app-data", Key="hello.txt")["Body"].read() == b"hello from app-data\n"
+    )
+    with pytest.raises(botocore_exceptions.ClientError) as denied:
+        s3.get_object(Bucket="secret-data", Key="plans.txt")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     body = s3.get_object(Bucket="partner-shared", Key="prices.csv")["Body"].read()
     assert body.startswith(b"item,price")
@@ -312,7 +338,8 @@ def test_imds_status_codes_over_http(world) -> None:
     base = world["imds"]
     assert http("PUT", base + "/latest/api/token")[0] == 400
     for ttl in ("0", "21601", "x"):
-        assert http("PUT", base + "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": ttl})[0] == 400  # fmt: skip
+        ttl_header = {"X-aws-ec2-metadata-token-ttl-seconds": ttl}
+        assert http("PUT", base + "/latest/api/token", ttl_header)[0] == 400
     status, token = http(
         "PUT", base + "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": "21600"}
     )
@@ -323,7 +350,8 @@ def test_imds_status_codes_over_http(world) -> None:
     assert http("GET", creds)[0] == 401  # IMDSv1 refused by default
     assert http("GET", creds, {"X-aws-ec2-metadata-token": "bogus"})[0] == 401
     assert http("GET", creds, {"X-aws-ec2-metadata-token": token}) == (200, "AppServer")
-    assert http("GET", base + "/latest/meta-data/nope", {"X-aws-ec2-metadata-token": token})[0] == 404  # fmt: skip
+    nope = base + "/latest/meta-data/nope"
+    assert http("GET", nope, {"X-aws-ec2-metadata-token": token})[0] == 404
 
 
 def test_imds_v1_is_served_with_allow_v1(tmp_path) -> None:
@@ -333,6 +361,7 @@ def test_imds_v1_is_served_with_allow_v1(tmp_path) -> None:
             "--instance", f"{APP_INSTANCE}=AppServer", "--allow-v1", "--quiet",
         ],
         server_env(),
+        tmp_path / "imds.log",
     )  # fmt: skip
     try:
         base = proc.url("imds", APP_INSTANCE)

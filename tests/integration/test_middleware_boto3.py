@@ -37,7 +37,7 @@ from policylang.auth import (
 from policylang.auth.middleware import PRINCIPAL_KEY, SigV4AuthMiddleware, SigV4AuthWSGIMiddleware
 from policylang.auth.service import AuthService, Route, error_response
 from policylang.auth.sigv4 import ErrorStyle
-from policylang.auth.sts import Identity, StsError, StsService
+from policylang.auth.sts import AssumedRoleResult, Identity, StsError, StsService
 
 pytestmark = pytest.mark.integration
 
@@ -91,15 +91,26 @@ class Backend:
             self.sts,
             verifier,
             [
+                # No AWS credentials: the token is the authentication (STS checks it).
+                Route("POST", "/", None, when={"Action": "AssumeRoleWithWebIdentity"}, public=True),
                 Route("POST", "/", None, when={"Action": "AssumeRole"}),  # STS authorizes itself
                 Route("POST", "/", "sts:{Action}", "*"),
             ],
         )
 
-    def handle(self, identity: Identity, body: bytes) -> tuple[int, bytes]:
+    def handle(self, identity: Identity | None, body: bytes) -> tuple[int, bytes]:
         """The application behind the middleware: answers in STS's XML."""
         params = dict(parse_qsl(body.decode()))
         action = params.get("Action")
+        if action == "AssumeRoleWithWebIdentity":
+            try:
+                res = self.sts.assume_role_with_web_identity(
+                    params["RoleArn"], params["RoleSessionName"], params["WebIdentityToken"]
+                )
+            except StsError as error:
+                return _error(error)
+            return 200, _xml(action, _credentials_xml(res))
+        assert identity is not None
         if action == "GetCallerIdentity":
             who = self.sts.get_caller_identity(identity)
             inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in who.items())
@@ -110,22 +121,29 @@ class Backend:
             try:
                 res = self.sts.assume_role(identity, params["RoleArn"], params["RoleSessionName"])
             except StsError as error:
-                status, _, payload = error_response(
-                    ErrorStyle.QUERY, error.aws_error, error.message, error.status, "r-1"
-                )
-                return status, payload
-            cred = res.credentials
-            expiration = cred.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
-            inner = (
-                f"<Credentials><AccessKeyId>{cred.access_key_id}</AccessKeyId>"
-                f"<SecretAccessKey>{cred.secret_access_key.reveal()}</SecretAccessKey>"
-                f"<SessionToken>{cred.session_token.reveal()}</SessionToken>"
-                f"<Expiration>{expiration}</Expiration></Credentials>"
-                f"<AssumedRoleUser><Arn>{res.assumed_role_arn}</Arn>"
-                f"<AssumedRoleId>{res.assumed_role_id}</AssumedRoleId></AssumedRoleUser>"
-            )
-            return 200, _xml(action, inner)
+                return _error(error)
+            return 200, _xml(action, _credentials_xml(res))
         return 400, b"unsupported"
+
+
+def _error(error: StsError) -> tuple[int, bytes]:
+    status, _, payload = error_response(
+        ErrorStyle.QUERY, error.aws_error, error.message, error.status, "r-1"
+    )
+    return status, payload
+
+
+def _credentials_xml(res: AssumedRoleResult) -> str:
+    cred = res.credentials
+    expiration = cred.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"<Credentials><AccessKeyId>{cred.access_key_id}</AccessKeyId>"
+        f"<SecretAccessKey>{cred.secret_access_key.reveal()}</SecretAccessKey>"
+        f"<SessionToken>{cred.session_token.reveal()}</SessionToken>"
+        f"<Expiration>{expiration}</Expiration></Credentials>"
+        f"<AssumedRoleUser><Arn>{res.assumed_role_arn}</Arn>"
+        f"<AssumedRoleId>{res.assumed_role_id}</AssumedRoleId></AssumedRoleUser>"
+    )
 
 
 def _xml(action: str, inner: str) -> bytes:
@@ -339,3 +357,69 @@ def test_assume_role_then_use_the_session(endpoint: tuple[Backend, str]) -> None
         forged.get_caller_identity()
     assert error_of(exc)[:2] == (403, "InvalidClientTokenId")
     assert json.dumps(who["UserId"]).count(":") == 1
+
+
+def test_assume_role_with_web_identity_needs_no_aws_credentials(
+    endpoint: tuple[Backend, str],
+) -> None:
+    pytest.importorskip("cryptography")
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from policylang.auth.oidc import OidcProvider
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    backend, url = endpoint
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = key.public_key().public_numbers()
+    jwk = {"kty": "RSA", "kid": "k1",
+           "n": b64(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+           "e": b64(numbers.e.to_bytes(3, "big"))}  # fmt: skip
+    host = "idp.example.com"
+    backend.sts.oidc.add(OidcProvider.create(A, f"https://{host}", ["my-app"], [jwk]))
+    backend.account.create_role("WebRole", doc({
+        "Effect": "Allow",
+        "Principal": {"Federated": f"arn:aws:iam::{A}:oidc-provider/{host}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{host}:sub": "user-42"}},
+    }))  # fmt: skip
+
+    def token(sub: str, signer: Any = key) -> str:
+        now = int(time.time())
+        header = b64(json.dumps({"alg": "RS256", "kid": "k1"}).encode())
+        claims = {"iss": f"https://{host}", "sub": sub, "aud": "my-app",
+                  "iat": now, "exp": now + 300}  # fmt: skip
+        body = b64(json.dumps(claims).encode())
+        signature = signer.sign(f"{header}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{header}.{body}.{b64(signature)}"
+
+    sts = client(url, unsigned=True)
+    role = f"arn:aws:iam::{A}:role/WebRole"
+    creds = sts.assume_role_with_web_identity(
+        RoleArn=role, RoleSessionName="ci", WebIdentityToken=token("user-42")
+    )["Credentials"]
+    session = client(url, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    assert session.get_caller_identity()["Arn"] == f"arn:aws:sts::{A}:assumed-role/WebRole/ci"
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="ci", WebIdentityToken=token("user-7")
+        )
+    assert error_of(exc) == (
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+    )
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="ci", WebIdentityToken=token("user-42", forger)
+        )
+    assert error_of(exc)[:2] == (400, "InvalidIdentityToken")
+    # Other operations still need a signature.
+    with pytest.raises(ClientError) as exc:
+        sts.get_caller_identity()
+    assert error_of(exc)[:2] == (403, "MissingAuthenticationToken")

@@ -18,7 +18,7 @@ from tests.strategies import identity_policies, policies
 
 
 @settings(max_examples=500)
-@given(policies())
+@given(policies(max_statements=2))
 def test_format_then_parse_is_identity(policy: Policy) -> None:
     pretty = format_iam_json(policy)
     compact = format_iam_json(policy, pretty=False)
@@ -27,7 +27,7 @@ def test_format_then_parse_is_identity(policy: Policy) -> None:
     assert parse_iam_json(pretty, located="statements") == policy
 
 
-@settings(max_examples=100)
+@settings(max_examples=75)
 @given(policies())
 def test_value_form_agrees_with_the_text_form(policy: Policy) -> None:
     # Formatting is canonical: a second trip writes the same text.
@@ -39,7 +39,7 @@ def test_value_form_agrees_with_the_text_form(policy: Policy) -> None:
     assert json.loads(format_iam_json(policy)) == value
 
 
-@settings(max_examples=100)
+@settings(max_examples=75)
 @given(identity_policies())
 def test_valid_identity_policies_survive_the_trip(policy: Policy) -> None:
     validate_policy(policy, PolicyKind.IDENTITY)

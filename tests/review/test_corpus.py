@@ -13,7 +13,8 @@ import pytest
 def _load_corpus() -> ModuleType:
     path = pathlib.Path(__file__).with_name("corpus.py")
     spec = importlib.util.spec_from_file_location("review_corpus", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["review_corpus"] = module
     spec.loader.exec_module(module)

@@ -24,7 +24,8 @@ from policylang.review.rules import action_covers, is_any_resource, resource_cov
 def _load_corpus() -> ModuleType:
     path = pathlib.Path(__file__).with_name("corpus.py")
     spec = importlib.util.spec_from_file_location("review_corpus_rules", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["review_corpus_rules"] = module
     spec.loader.exec_module(module)
@@ -51,9 +52,11 @@ def test_catalogue_codes_are_unique_and_documented() -> None:
     names = [rule.name for rule in RULES.values()]
     assert len(set(names)) == len(names)
     for code, rule in RULES.items():
-        assert code.startswith("PL") and code[2:].isdigit()
+        assert code.startswith("PL")
+        assert code[2:].isdigit()
         assert f"`{code}`" in doc, code
-        assert rule.why and rule.summary
+        assert rule.why
+        assert rule.summary
 
 
 # ------------------------------------------------------------------ coverage proofs
@@ -189,7 +192,8 @@ def test_mfa_fix_moves_only_the_mfa_key() -> None:
                                    "aws:SecureTransport": "true"}}}
     [finding] = review_policy(policy(stmt))
     assert finding.code == "PL401"
-    assert finding.fix is not None and finding.fix.json is not None
+    assert finding.fix is not None
+    assert finding.fix.json is not None
     fixed = json.loads(finding.fix.json)
     assert fixed["Condition"] == {"Bool": {"aws:SecureTransport": "true"},
                                   "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}

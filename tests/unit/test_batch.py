@@ -221,6 +221,31 @@ def test_an_error_in_the_policies_is_not_hidden_by_the_cache() -> None:
     assert out[2]["decision"] == "allowed"
 
 
+def test_request_parts_remembered_from_good_lines_do_not_hide_errors() -> None:
+    good = _case("good", expect="allowed")
+    lines = [_line(good)]
+    for field, value in (("expect", 5), ("expect", "allow"), ("name", 7), ("extra", 1)):
+        bad = copy.deepcopy(good)
+        bad[field] = value
+        lines.append(_line(bad))
+    bad_context = copy.deepcopy(good)
+    bad_context["request"]["context"] = {"aws:SourceIp": 7}
+    lines.append(_line(bad_context))
+    bad_action = copy.deepcopy(good)
+    bad_action["request"]["action"] = "s3:Get*"
+    lines.append(_line(bad_action))
+    lines.append(_line(good))
+    out = list(decide_lines(lines))
+    assert out[0]["decision"] == out[-1]["decision"] == "allowed"
+    codes = [o.get("error", {}).get("code") for o in out[1:-1]]
+    assert all(code is not None and code.startswith("case.") for code in codes), codes
+    # a line whose parts are all known, with a new context, is decided like simulate does
+    fresh = copy.deepcopy(good)
+    fresh["request"]["context"] = {"aws:SourceIp": "10.0.0.1", "s3:prefix": ["a/", "b/"]}
+    both = list(decide_lines([_line(good), _line(fresh)], BatchOptions(matched=True)))
+    assert both[1]["decision"] == simulate(_line(fresh)).decision.value
+
+
 def test_an_error_in_the_request_of_a_cached_set_points_into_the_line() -> None:
     good = _case("good")
     bad = _case("bad")
@@ -279,6 +304,31 @@ def test_two_worker_processes_give_the_same_output_in_order() -> None:
     assert [json.loads(x)["line"] for x in two.getvalue().splitlines()] == list(range(1, 61))
     assert s1.to_json_value() == s2.to_json_value()
     assert s2.errors == 1
+
+
+def test_a_custom_record_reader_is_used() -> None:
+    # The extension point for other record formats (CloudTrail): a RecordReader.
+    class Counting(CaseLineReader):
+        def __init__(self) -> None:
+            super().__init__()
+            self.requests = 0
+
+        def request(self, record: Any, data: bytes, source_name: str) -> Any:
+            self.requests += 1
+            return super().request(record, data, source_name)
+
+    made: list[Counting] = []
+
+    def factory() -> Counting:
+        made.append(Counting())
+        return made[-1]
+
+    lines = [_line(_case(f"c{i}")) for i in range(5)]
+    summary = run_batch(read_lines(io.BytesIO(("\n".join(lines)).encode())), io.BytesIO(),
+                        reader_factory=factory)
+    assert summary.decisions["allowed"] == 5
+    assert len(made) == 1
+    assert made[0].requests == 5
 
 
 # --------------------------------------------------------------------------- the command

@@ -273,9 +273,7 @@ def test_forced_rotation_publishes_new_credentials(env, store, clock) -> None:
     assert store.get(first) is not None
 
 
-def test_failed_refresh_keeps_valid_credentials_and_never_serves_expired(
-    env, store, clock
-) -> None:
+def test_failed_refresh_keeps_valid_credentials_and_never_serves_expired(env, store, clock) -> None:
     instance = make(env, store, clock)
     first, expires = current_key(instance)
     env.accounts["111122223333"].update_assume_role_policy(
@@ -323,3 +321,27 @@ def test_profile_by_arn_and_qualified_name(env) -> None:
     arn = "arn:aws:iam::111122223333:instance-profile/AppServer"
     assert find_profile(env, arn)[1].arn == arn
     assert find_profile(env, "111122223333:appserver")[1].arn == arn
+
+
+def test_every_issued_token_verifies(env, store, clock) -> None:
+    # Regression: the binary MAC may contain the separator byte.
+    instance = make(env, store, clock)
+    tokens = [token_of(instance) for _ in range(400)]
+    assert all(instance.token_valid(t) for t in tokens)
+    assert len(set(tokens)) == len(tokens)
+
+
+def test_cli_builds_one_instance_per_profile_with_a_role_by_default(env, store, clock) -> None:
+    from policylang.cli.imds_cmd import build_instances, instance_id_for
+
+    sts = StsService(env, store, clock=clock)
+    options = {"allow_v1": False, "credential_ttl": 3600, "refresh_margin": 900, "region": "eu"}
+    built = build_instances(env, sts, [], **options)  # type: ignore[arg-type]
+    assert sorted(i.profile.name for i in built) == ["AppServer", "UntrustedProfile"]
+    app = next(i for i in built if i.profile.name == "AppServer")
+    assert app.instance_id == instance_id_for(app.profile.arn)
+    assert app.region == "eu"
+    with pytest.raises(ImdsError, match="bad --instance"):
+        build_instances(env, sts, ["AppServer"], **options)  # type: ignore[arg-type]
+    with pytest.raises(ImdsError, match="given twice"):
+        build_instances(env, sts, [f"{INSTANCE}=AppServer"] * 2, **options)  # type: ignore[arg-type]

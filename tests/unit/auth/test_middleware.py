@@ -448,3 +448,44 @@ def test_wsgi_request_rebuilds_the_raw_path() -> None:
     assert request.path == "/a%20b/%C3%BC"
     assert request.header("content-type") == "text/plain"
     assert wsgi_request({"RAW_URI": "/x%2Fy?q=1"}, b"").path == "/x%2Fy"
+
+
+def test_public_routes_take_unsigned_requests_but_still_verify_signed_ones(w: World) -> None:
+    public = Route("POST", "/", None, when={"Action": "AssumeRoleWithWebIdentity"}, public=True)
+    auth = AuthService(w.sts, w.verifier, [public, *w.auth.routes])
+    form = [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")]
+    body = b"Action=AssumeRoleWithWebIdentity&RoleArn=x"
+    unsigned = auth.authorize_http(HttpRequest("POST", "/", "", form, body))
+    assert unsigned.allowed
+    assert unsigned.identity is None
+    assert unsigned.route is public
+    other = auth.authorize_http(HttpRequest("POST", "/", "", form, b"Action=GetCallerIdentity"))
+    assert other.error_code == "MissingAuthenticationToken"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    forged = auth.authorize_http(w.sign("POST", "/", body, headers, secret="z" * 40))
+    assert forged.error_code == "SignatureDoesNotMatch"
+    with pytest.raises(ValueError, match="must have no action"):
+        Route("POST", "/", "sts:X", public=True)
+
+
+def test_anonymous_requests_when_the_endpoint_allows_them(w: World) -> None:
+    w.account.put_resource_policy(
+        "arn:aws:s3:::pub",
+        doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::pub/*"}),
+    )  # fmt: skip
+    verifier = SigV4Verifier(
+        w.store,
+        SigV4Config.for_service("execute-api", "us-east-1", allow_anonymous=True),
+        clock=w.clock,
+    )
+    auth = AuthService(w.sts, verifier, w.auth.routes)
+    public = auth.authorize_http(HttpRequest("GET", "/buckets/pub/objects/k", "", [("Host", HOST)]))
+    assert public.allowed
+    assert public.identity is None
+    private = auth.authorize_http(HttpRequest("GET", "/buckets/b/objects/k", "", [("Host", HOST)]))
+    assert private.status == 403
+    assert private.message == (
+        "User: anonymous is not authorized to perform: s3:GetObject on resource: "
+        "arn:aws:s3:::b/k because no resource-based policy allows the s3:GetObject action"
+    )

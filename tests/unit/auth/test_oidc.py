@@ -249,3 +249,37 @@ def test_provider_urls_and_registry() -> None:
     assert registry.by_arn(provider.arn) is provider
     assert registry.remove(provider.arn)
     assert registry.get(A, "example.com") is None
+
+
+def test_token_session_tags_need_tag_session_and_become_principal_tags(sts: StsService) -> None:
+    tagged = claims(
+        **{
+            "https://aws.amazon.com/tags": {
+                "principal_tags": {"Project": ["Apollo"], "Team": ["red", "blue"]},
+                "transitive_tag_keys": ["Project"],
+            }
+        }
+    )
+    # The fixture's trust policy allows only sts:AssumeRoleWithWebIdentity.
+    error = refused(sts, sign(tagged))
+    assert error.aws_error == "AccessDenied"
+    account = sts.env.accounts[A]
+    account.update_assume_role_policy(
+        "Deploy",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": PROVIDER_ARN},
+                    "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+                    "Condition": {"StringEquals": {"aws:RequestTag/Project": "Apollo"}},
+                }
+            ],
+        },
+    )
+    res = sts.assume_role_with_web_identity(ROLE, "gh-run", sign(tagged))
+    ident = sts.identity(res.credentials)
+    assert ident.tags == {"Project": "Apollo", "Team": "red"}
+    assert ident.transitive_tag_keys == ("Project",)
+    assert res.packed_policy_size is not None

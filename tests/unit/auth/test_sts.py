@@ -630,3 +630,70 @@ def test_identity_of_unknown_or_foreign_keys(w: World) -> None:
     with pytest.raises(StsError):
         w.sts.identity(ghost)
     assert isinstance(w.sts.identity(w.alice_key), Identity)
+
+
+@pytest.mark.parametrize(
+    ("names", "allowed"),
+    [("session", True), ("role", False), ("account", False)],
+)
+def test_caller_session_policy_cuts_parent_and_account_trust_grants(
+    w: World, names: str, allowed: bool
+) -> None:
+    """§7.3: a session policy cuts the grant only when the trust names the caller's role ARN
+    or only the account; a trust naming the session itself is not cut."""
+    first = w.role("First", trust({"AWS": w.alice.arn}))
+    only_s3 = json.dumps(doc(allow("s3:*")))
+    s1 = w.sts.assume_role(w.alice_key, first, "s1", policy=only_s3).credentials
+    principal = {
+        "session": f"arn:aws:sts::{A}:assumed-role/First/s1",
+        "role": first,
+        "account": f"arn:aws:iam::{A}:root",
+    }[names]
+    target = w.role("Target", trust({"AWS": principal}))
+    if allowed:
+        assert w.sts.assume_role(s1, target, "s2").assumed_role_arn.endswith("/Target/s2")
+    else:
+        with pytest.raises(StsError) as exc:
+            w.sts.assume_role(s1, target, "s2")
+        assert denied(exc).endswith("because no session policy allows the sts:AssumeRole action")
+
+
+def test_scp_deny_blocks_assume_role_with_its_message() -> None:
+    from policylang.account import Organization, OrgPolicy
+    from policylang.account.model import to_policy
+    from policylang.ir import PolicyKind
+
+    account = Account(A)
+    alice = account.create_user("alice")
+    org = Organization("o-example", management_account="999999999999")
+    org.add_account(A, "r-root")
+    for pid, effect in (("p-full", "Allow"), ("p-deny", "Deny")):
+        action = "sts:AssumeRole" if effect == "Deny" else "*"
+        document = to_policy(
+            doc({"Effect": effect, "Action": action, "Resource": "*"}),
+            kind=PolicyKind.SCP,
+            where=pid,
+        )
+        org.create_policy(OrgPolicy(pid, pid, "SERVICE_CONTROL_POLICY", document))
+    org.attach_policy("p-full", "r-root")
+    org.attach_policy("p-full", A)
+    store = InMemoryCredentialStore()
+    sts = StsService(Environment([account], org), store, clock=FixedClock(NOW))
+    key = create_access_key(alice.arn, now=NOW, principal_id=alice.id)
+    store.put(key)
+    role = account.create_role("App", trust({"AWS": alice.arn})).arn
+    assert sts.assume_role(key, role, "ok-before")
+    org.attach_policy("p-deny", A)
+    with pytest.raises(StsError) as exc:
+        sts.assume_role(key, role, "s1")
+    assert denied(exc).endswith("with an explicit deny in a service control policy")
+
+
+def test_denial_message_uses_an_before_identity_based_policy() -> None:
+    result = EvaluationResult(Decision.EXPLICIT_DENY, deciding_set="identity")
+
+    message = access_denied_message(
+        "arn:aws:iam::111122223333:user/bob", "s3:GetObject", "arn:aws:s3:::b/k", result
+    )
+
+    assert message.endswith("with an explicit deny in an identity-based policy")

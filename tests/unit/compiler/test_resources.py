@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policylang.compiler.resources import ResourceEntry, static_matcher
-from policylang.patterns import Part, compile_resource_parts
+from policylang.compiler.resources import ResourceEntry, star_glob, static_matcher
+from policylang.patterns import Part, compile_parts, compile_resource_parts
 from policylang.variables import parse_resource_template
 
 FIELD = st.text("aAsS3*?:/-İK", max_size=6)
@@ -37,6 +37,13 @@ CONTEXTS = st.dictionaries(
 def test_static_matcher_equals_reference(pattern: str, arn: str) -> None:
     parts = (Part(pattern),)
     assert static_matcher(parts)(arn) == compile_resource_parts(parts)(arn)
+
+
+@settings(max_examples=250)
+@given(st.text("ab*?/", max_size=8), st.text("ab*?/", max_size=8))
+def test_star_glob_equals_reference_glob(pattern: str, text: str) -> None:
+    parts = (Part(pattern),)
+    assert star_glob(parts)(text) == compile_parts(parts)(text)
 
 
 @settings(max_examples=250)

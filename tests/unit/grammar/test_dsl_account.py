@@ -5,6 +5,8 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policylang.errors import AccountError, PolicyLangError, PolicySyntaxError
 from policylang.grammar.account_decl import (
@@ -109,3 +111,23 @@ def test_a_policy_file_refuses_an_account() -> None:
         parse_dsl("account 1 { user a }")
 
     assert "account file" in (info.value.hint or "")
+
+
+@settings(max_examples=150)
+@given(st.data())
+def test_mutated_account_files_raise_only_policylang_errors(data: st.DataObject) -> None:
+    text = SAMPLE.read_text()
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(text)))
+        j = data.draw(st.integers(i, min(len(text), i + 8)))
+        piece = data.draw(st.sampled_from(["", " ", "{", "}", ",", "user", "=", "policy", "#"]))
+        text = text[:i] + piece + text[j:]
+    failure: PolicyLangError | None = None
+    try:
+        accounts = parse_account_dsl(text, source_name="fuzz.policy")
+    except PolicyLangError as error:
+        failure = error
+    if failure is not None:
+        assert failure.render().startswith("fuzz.policy")
+    else:
+        assert accounts

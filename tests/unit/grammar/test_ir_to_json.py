@@ -95,3 +95,22 @@ def test_single_statement_object_form_is_kept() -> None:
     assert format_iam_json(parse_iam_json(text), pretty=False) == (
         '{"Statement":{"Effect":"Allow","Action":"s3:x"}}'
     )
+
+
+def test_a_number_value_that_is_not_json_is_written_as_a_string() -> None:
+    policy = Policy(
+        statements=(
+            Statement(
+                effect=Effect.ALLOW,
+                action=ActionSpec(Values(("s3:x",), is_list=False)),
+                condition=(
+                    ConditionClause(
+                        "NumericEquals",
+                        (ConditionEntry("k", (ConditionValue("12abc", ValueKind.NUMBER),)),),
+                    ),
+                ),
+            ),
+        ),
+    )
+    text = format_iam_json(policy, pretty=False)
+    assert json.loads(text)["Statement"][0]["Condition"] == {"NumericEquals": {"k": "12abc"}}

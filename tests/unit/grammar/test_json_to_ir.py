@@ -271,3 +271,31 @@ def test_statement_spans_mode_reports_errors_with_positions() -> None:
     assert caught.value.code == "policy.invalid-effect"
     assert caught.value.span is not None
     assert (caught.value.span.line, caught.value.span.column) == (2, 13)
+
+
+def test_plain_values_reject_non_finite_numbers() -> None:
+    value = {"Statement": {"Effect": "Allow", "Action": "s3:x",
+                           "Condition": {"NumericEquals": {"k": [1, float("nan")]}}}}
+    with pytest.raises(PolicySyntaxError) as caught:
+        policy_from_value(value)
+    assert caught.value.code == "condition.wrong-type"
+    assert caught.value.path == "Statement.Condition.NumericEquals.k[1]"
+
+
+def test_a_leading_bom_is_ignored() -> None:
+    text = '\ufeff{"Statement": {"Effect": "Allow", "Action": "s3:x"}}'
+    assert parse_iam_json(text) == parse_iam_json(text.encode("utf-8"))
+
+
+def test_embedded_policy_character_errors_are_located() -> None:
+    text = '{"p": {"Version": "2012-10-17",\n "Statement": {"Effect": "Deny", "Sid": "€"}}}'
+    source = Source("case.json", text)
+    root = parse_located(text, source=source)
+    assert isinstance(root, JsonObject)
+    pair = root.get("p")
+    assert pair is not None
+    with pytest.raises(PolicyValidationError) as caught:
+        policy_from_node(pair.value, source=source, path="p", kind=PolicyKind.IDENTITY)
+    assert caught.value.code == "policy.invalid-character"
+    assert caught.value.span is not None
+    assert (caught.value.span.line, caught.value.span.column) == (2, 42)
