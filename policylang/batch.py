@@ -13,9 +13,12 @@ reported (with its line number), counted, and the run goes on.
 How it stays fast: many lines share the same policies (the same principal against many
 resources). Each line is decoded once; its `policies` object is keyed by content (a digest of
 its canonical JSON and whether the action makes the resource policy a trust policy), and each
-distinct PolicySet is loaded, checked and compiled once, kept in a bounded LRU cache. A hit only
-reads the request part of the case. Decisions are also cached (bounded) by exactly what they
-depend on (`compiler.cache_key`), which pays off on skewed streams.
+distinct PolicySet is loaded, checked and compiled once, kept in a bounded LRU cache. Policy
+documents are interned by content too, so a managed policy shared by many principals is parsed
+and lowered once. The request's parts (principal, resource, context) are checked once per
+distinct content. Every check is `load_case`'s own (on the whole line, or on one part in a stub
+case); a malformed line is always re-read whole so that its error has the true line and column.
+Decisions are also cached (bounded) by exactly what they depend on (`compiler.cache_key`).
 
 How it stays bounded: lines are read lazily and handled in chunks; only the `Summary` counters
 (per action and per principal, so O(distinct names), never O(lines)) grow with the input.
@@ -24,10 +27,10 @@ Parallelism: `run_batch(..., workers=N)` hands chunks to N worker processes (eac
 compiled-set cache) with a bounded window of chunks in flight, and writes results in input
 order. `policylang.batch_dask` does the same on a Dask cluster.
 
-Extension point: lines are turned into (policies, request) by `CaseLineReader`. A future reader
-of CloudTrail records (mapping a record to a request against a loaded account) implements the
-`RecordReader` protocol and is passed as `BatchEvaluator(reader=...)`; nothing here assumes the
-line is a simulation case beyond that reader.
+Extension point: lines are turned into (policies, request) by `CaseLineReader`. Other record
+formats — CloudTrail records mapped to requests against a loaded account — implement the
+`RecordReader` protocol and are passed as `BatchEvaluator(reader=...)` or
+`run_batch(..., reader_factory=...)`; nothing else here assumes the line is a simulation case.
 """
 
 from __future__ import annotations
@@ -225,8 +228,8 @@ class CaseLineReader:
     Policy documents are interned by content (with their label and kind): two cases that
     attach the same managed policy get the same `NamedPolicy` object, so a shared `Compiler`
     lowers it once. A PolicySet whose documents have all been seen before is assembled without
-    parsing anything; any new document sends the whole line through `load_case`, which checks
-    it (and reports errors with their position).
+    parsing anything; a new document is checked alone by `load_case`, and a malformed one sends
+    the whole line through `load_case`, which reports the error with its line and column.
     """
 
     def __init__(self, *, max_documents: int = 8192, max_parts: int = 16_384) -> None:
@@ -249,25 +252,41 @@ class CaseLineReader:
         return (digest, _is_trust(record))
 
     def load(self, record: Mapping[str, Any], data: bytes, source_name: str) -> PolicySet:
-        slots = _policy_slots(record.get("policies"), trust=_is_trust(record))
-        if slots is not None:
-            found = [self._documents.get(key) for key in slots.values()]
-            if all(n is not None for n in found):
-                by_label = {n.label: n for n in found if n is not None}
-                for key in slots.values():
-                    self._documents.move_to_end(key)
-                return _assemble(record.get("policies"), by_label)
-        loaded = load_case(data, source_name=source_name).policies
-        if slots is None:
-            return loaded
-        by_label = {}
-        for named in loaded.all_policies():
-            key = slots[named.label]
-            by_label[named.label] = self._documents.setdefault(key, named)
-            self._documents.move_to_end(key)
+        policies = record.get("policies")
+        slots = _policy_slots(policies, trust=_is_trust(record))
+        if slots is None:  # an unexpected shape: load_case reads it (or explains what is wrong)
+            return load_case(data, source_name=source_name).policies
+        assert isinstance(policies, dict)
+        by_label: dict[str, NamedPolicy] = {}
+        for label, key in slots.items():
+            named = self._documents.get(key)
+            if named is None:
+                named = self._parse_document(key, _document_at(policies, label))
+                if named is None:
+                    # A malformed document: read the whole line, so that the error names the
+                    # line and column of the original text.
+                    return load_case(data, source_name=source_name).policies
+                self._documents[key] = named
+            else:
+                self._documents.move_to_end(key)
+            by_label[label] = named
         while len(self._documents) > self.max_documents:
             self._documents.popitem(last=False)
-        return _assemble(record.get("policies"), by_label)
+        return _assemble(policies, by_label)
+
+    def _parse_document(self, key: _SlotKey, document: Any) -> NamedPolicy | None:
+        """One new document, checked alone by load_case (in a stub case); None if malformed.
+
+        Documents are parsed without regard to their place (simulate applies no save-time
+        rules per policy type), so the Policy read here is the one the whole case would give.
+        """
+        label, kind, policy_type, _text = key
+        stub = {"policies": {"identity": [document]}, "request": _STUB_REQUEST}
+        try:
+            loaded = load_case(dumps(stub).encode("utf-8")).policies.identity[0]
+        except PolicyLangError:
+            return None
+        return NamedPolicy(label=label, policy=loaded.policy, kind=kind, policy_type=policy_type)
 
     def request(
         self, record: Mapping[str, Any], data: bytes, source_name: str
@@ -423,6 +442,15 @@ def _policy_slots(policies: Any, *, trust: bool) -> dict[str, _SlotKey] | None:
     return slots
 
 
+def _document_at(policies: Mapping[str, Any], label: str) -> Any:
+    """The document of a `policies` object at a label such as `scp[1][0]` or `resource`."""
+    name, _, rest = label.partition("[")
+    value: Any = policies[name]
+    for index in rest.rstrip("]").split("][") if rest else ():
+        value = value[int(index)]
+    return value
+
+
 def _assemble(policies: Any, by_label: Mapping[str, NamedPolicy]) -> PolicySet:
     """The PolicySet of a well-shaped `policies` object, from its (interned) documents."""
     assert isinstance(policies, dict)
@@ -525,7 +553,15 @@ class BatchEvaluator:
             case_name = raw_name if isinstance(raw_name, str) else None
             compiled = self._compiled(record, data, name)
             request, case_name, expect = self.reader.request(record, data, name)
-            result = self.decide(compiled, request)
+            try:
+                result = self.decide(compiled, request)
+            except PolicyLangError:
+                # A policy the decision cannot use (found while deciding). The cached document
+                # may come from another line: decide this line's own copy to locate the error.
+                if isinstance(self.reader, CaseLineReader):
+                    fresh = load_case(data, source_name=name)
+                    Compiler(max_sets=1).compile(fresh.policies).decide(fresh.request)
+                raise
         except PolicyLangError as error:
             summary.errors += 1
             return LineOutcome(

@@ -415,11 +415,11 @@ class ReferenceService:
     ) -> None:
         ctx: dict[str, ContextValue] = dict(verified.context)
         ctx.update(context or {})
-        policy_set, request = self.sts.request_for(identity, action, resource, ctx)
-        if owner is not None and request.resource.account != owner:
-            # A bucket the account file does not register (created at run time): its owner is
-            # the account that created it, not the caller's.
-            request = attrs.evolve(request, resource=attrs.evolve(request.resource, account=owner))
+        # A bucket the account file does not register (created at run time) is owned by the
+        # account that created it, not the caller's: `owner` says so.
+        policy_set, request = self.sts.request_for(
+            identity, action, resource, ctx, resource_account=owner
+        )
         result = evaluate(policy_set, request)
         message = None
         if not result.allowed:

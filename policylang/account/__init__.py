@@ -1,9 +1,10 @@
 """The IAM account as data: model, authorization-details import/export, decisions, questions.
 
 `load_environment` / `load_authorization_details` read `aws iam get-account-authorization-details`
-output (and an organization file); `Environment.authorize` decides one request; `who_can`,
-`can` and `assume_paths` answer questions over all principals; `build_graph` draws the trust
-and access graph.
+output (and an organization file); `load_account_dsl` / `export_account_dsl` read and write the
+account DSL; `load_any` reads either form (every `--account FILE` option uses it).
+`Environment.authorize` decides one request; `who_can`, `can` and `assume_paths` answer
+questions over all principals; `build_graph` draws the trust and access graph.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from policylang.account.authz_details import (
 from policylang.account.authz_details import load_environment as load_environment
 from policylang.account.authz_details import load_environment_data as load_environment_data
 from policylang.account.authz_details import load_organization as load_organization
+from policylang.account.dsl_loader import export_account_dsl as export_account_dsl
+from policylang.account.dsl_loader import load_account_dsl as load_account_dsl
+from policylang.account.dsl_loader import load_any as load_any
+from policylang.account.dsl_loader import load_dsl_account as load_dsl_account
 from policylang.account.model import Account as Account
 from policylang.account.model import Environment as Environment
 from policylang.account.model import Group as Group
@@ -59,9 +64,13 @@ __all__ = [
     "User",
     "assume_paths",
     "can",
+    "export_account_dsl",
     "export_authorization_details",
     "export_organization",
+    "load_account_dsl",
+    "load_any",
     "load_authorization_details",
+    "load_dsl_account",
     "load_environment",
     "load_environment_data",
     "load_organization",

@@ -1124,12 +1124,18 @@ def load_environment(
     *,
     read: Callable[[str | pathlib.Path], object] = read_json_file,
 ) -> Environment:
-    """Load several account files (each a dump, a list of pages, or a bundle) and optionally
-    an organization file into one `Environment`."""
+    """Load several account files (each a dump, a list of pages, a bundle, or an account DSL
+    file — detected by content, see `dsl_loader.load_any`) and optionally an organization file
+    into one `Environment`."""
+    from policylang.account.dsl_loader import load_any
+
     accounts: list[Account] = []
     org: Organization | None = None
     for path in account_files:
-        env = load_environment_data(read(path), source_name=str(path))
+        if read is read_json_file:
+            env = load_any(pathlib.Path(path))
+        else:
+            env = load_environment_data(read(path), source_name=str(path))
         accounts.extend(env.accounts.values())
         if env.organization is not None:
             if org is not None:

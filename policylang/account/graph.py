@@ -163,7 +163,16 @@ def _names_local(env: Environment, key: str) -> bool:
         account, _, name = value.partition(":")
         return account in env.accounts and name in env.accounts[account].roles
     if kind == "arn":
-        return _resolve_key(env, key) != value
+        # Local when it resolves to a modelled user or role (then the evaluated `assume` edge
+        # already shows it); comparing with `value` alone missed user ARNs, which resolve to
+        # themselves.
+        resolved = _resolve_key(env, key)
+        parts = resolved.split(":", 5)
+        owner = env.accounts.get(parts[4]) if len(parts) == 6 else None
+        if owner is None:
+            return False
+        arns = {u.arn for u in owner.users.values()} | {r.arn for r in owner.roles.values()}
+        return resolved in arns
     return False
 
 

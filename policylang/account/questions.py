@@ -15,6 +15,7 @@ carry (principal tags, `aws:PrincipalArn`, …) are decided normally.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -474,8 +475,26 @@ def can(
     who = find_principal(env, principal, session_name=session_name)
     wanted = service.lower() if service else None
     pairs: list[tuple[str, str]] = []
+    origins: dict[tuple[str, str], str] = {}
 
     def add(action: str, resource: str) -> None:
+        if _wildcard_account(resource):
+            # A wildcard account field names no owner: the grant is checked once per loaded
+            # account it matches, with that account's resource/trust policies and RCPs.
+            # Accounts that are not loaded cannot be decided and are not listed.
+            parts = resource.split(":", 5)
+            for account_id in sorted(env.accounts):
+                if fnmatch.fnmatchcase(account_id, parts[4]):
+                    concrete = ":".join((*parts[:4], account_id, parts[5]))
+                    add_one(action, concrete)
+                    origins.setdefault(
+                        (action, concrete),
+                        f"from the grant on `{resource}` (account field is a wildcard)",
+                    )
+            return
+        add_one(action, resource)
+
+    def add_one(action: str, resource: str) -> None:
         if wanted is not None:
             prefix = action.split(":", 1)[0].lower()
             if action == "*":
@@ -503,7 +522,10 @@ def can(
     answers = []
     for action, resource in pairs:
         sample = _sample_action(action)
-        note = None if sample == action else f"checked with the sample action `{sample}`"
+        notes = [] if sample == action else [f"checked with the sample action `{sample}`"]
+        if (action, resource) in origins:
+            notes.append(origins[action, resource])
+        note = "; ".join(notes) or None
         question = build_question(env, who, sample, _substitute(resource, who), context)
         answer = attrs.evolve(answer_for(question, note=note), action=action, resource=resource)
         if include_denied or answer.status != "denied":
@@ -538,6 +560,12 @@ def _granted(policy: Policy, keys: set[str], arn: str) -> Iterator[tuple[str, st
         for action in actions:
             for resource in resources:
                 yield action, resource
+
+
+def _wildcard_account(resource: str) -> bool:
+    """True for an ARN whose account field is a pattern (`*`, `1111*`, `?`)."""
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and any(c in parts[4] for c in "*?")
 
 
 def _sample_action(pattern: str) -> str:

@@ -3,7 +3,14 @@
 spec/evaluation.md §8. `ImdsInstance` is one simulated EC2 instance: its instance profile (from
 the account model) holds a role, and the instance's credentials are a role session obtained
 from STS *as ec2.amazonaws.com* (`StsService.assume_role_for_service`, session name = instance
-id), issued into the credential store that the protected services verify against.
+id), issued into the credential store that the protected services verify against. Each
+session carries the §8.1 instance keys in its session context (`ImdsInstance.session_context`):
+`ec2:SourceInstanceARN`, `ec2:RoleDelivery`, and `aws:Ec2InstanceSourceVpc` /
+`aws:Ec2InstanceSourcePrivateIPv4` when the instance has a VPC id / private IPv4 address.
+
+Like EC2 with `HttpTokens=optional`, an instance that allows IMDSv1 keeps two credential sets:
+a request with a valid session token gets the IMDSv2 credentials (`ec2:RoleDelivery` "2.0"), a
+request without one the IMDSv1 credentials ("1.0"). With IMDSv2 required only "2.0" exists.
 
 `ImdsInstance.handle(method, path, headers)` speaks the IMDS protocol without sockets (unit
 tests call it directly); `ImdsServer` serves one instance over HTTP (stdlib
@@ -29,13 +36,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Final
+from typing import Final, Literal
 
 import attrs
 
@@ -58,6 +66,10 @@ DEFAULT_CREDENTIAL_TTL: Final = 3600
 _TTL_RE: Final = re.compile(r"[0-9]{1,6}")
 _VERSION_RE: Final = re.compile(r"/(latest|\d{4}-\d{2}-\d{2}|1\.0)(/.*)?")
 _INSTANCE_ID_RE: Final = re.compile(r"i-[0-9a-f]{8}([0-9a-f]{9})?")
+_VPC_ID_RE: Final = re.compile(r"vpc-[0-9a-f]{8}([0-9a-f]{9})?")
+
+Delivery = Literal["1.0", "2.0"]
+"""How the credentials reached the instance: IMDSv1 ("1.0") or IMDSv2 ("2.0")."""
 _TRUST_DOC: Final = (
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
     "id_roles_use_switch-role-ec2.html#troubleshoot_roles_ec2-trust-policy"
@@ -126,7 +138,8 @@ class ImdsInstance:
 
     `credential_ttl` is the session duration requested from STS (clamped to the role's
     MaxSessionDuration, at least 900 s); `refresh_margin` how long before expiry a new
-    credential is published (at least 5 minutes, at most half the TTL).
+    credential is published (at least 5 minutes, at most half the TTL). `vpc_id` and
+    `private_ip` (None: the instance has none) feed the metadata and the session context.
     """
 
     def __init__(
@@ -141,7 +154,8 @@ class ImdsInstance:
         refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
         region: str = "us-east-1",
         instance_type: str = "t3.micro",
-        private_ip: str = "10.0.0.10",
+        private_ip: str | None = "10.0.0.10",
+        vpc_id: str | None = None,
     ) -> None:
         if not _INSTANCE_ID_RE.fullmatch(instance_id):
             raise ImdsError(
@@ -159,6 +173,25 @@ class ImdsInstance:
                 status=400,
                 hint="pick 900..43200 seconds (STS's DurationSeconds bounds)",
             )
+        if vpc_id is not None and not _VPC_ID_RE.fullmatch(vpc_id):
+            raise ImdsError(
+                f"invalid VPC id `{vpc_id}`",
+                aws_error="InvalidVpcID.Malformed",
+                code="imds.bad-vpc-id",
+                status=400,
+                hint="VPC ids look like vpc-0123456789abcdef0 (vpc- and 8 or 17 hex digits)",
+            )
+        if private_ip is not None:
+            try:
+                ipaddress.IPv4Address(private_ip)
+            except ValueError:
+                raise ImdsError(
+                    f"invalid private IPv4 address `{private_ip}`",
+                    aws_error="InvalidParameterValue",
+                    code="imds.bad-private-ip",
+                    status=400,
+                    hint="give a dotted-quad IPv4 address such as 10.0.0.10",
+                ) from None
         self.sts = sts
         self.instance_id = instance_id
         self.profile = profile
@@ -167,6 +200,7 @@ class ImdsInstance:
         self.region = region
         self.instance_type = instance_type
         self.private_ip = private_ip
+        self.vpc_id = vpc_id
         role = self.role
         self.credential_ttl = (
             min(credential_ttl, role.max_session_duration) if role else credential_ttl
@@ -174,7 +208,8 @@ class ImdsInstance:
         half = timedelta(seconds=self.credential_ttl / 2)
         self.refresh_margin = max(MIN_REFRESH_MARGIN, min(refresh_margin, half))
         self._lock = threading.Lock()
-        self._current: InstanceCredentials | None = None
+        # One credential set per delivery: IMDSv1 requests get their own (see the docstring).
+        self._current: dict[Delivery, InstanceCredentials] = {}
         self._token_key = _token_key()
         self.started = self.now()
         self.rotations = 0
@@ -202,43 +237,58 @@ class ImdsInstance:
             f"instance/{self.instance_id}"
         )
 
-    def credentials(self) -> InstanceCredentials | None:
-        """The credentials to publish now, refreshing them first when due; None without role."""
+    def session_context(self, delivery: Delivery = "2.0") -> dict[str, str]:
+        """The keys EC2 puts in the role session's context (§8.1), for `delivery`."""
+        ctx = {"ec2:SourceInstanceARN": self.instance_arn, "ec2:RoleDelivery": delivery}
+        if self.vpc_id is not None:
+            ctx["aws:Ec2InstanceSourceVpc"] = self.vpc_id
+        if self.private_ip is not None:
+            ctx["aws:Ec2InstanceSourcePrivateIPv4"] = self.private_ip
+        return ctx
+
+    def credentials(self, delivery: Delivery = "2.0") -> InstanceCredentials | None:
+        """The credentials to publish now over `delivery`, refreshing them first when due;
+        None without a role."""
         role = self.role
         if role is None:
             return None
         with self._lock:
             now = self.now()
-            current = self._current
+            current = self._current.get(delivery)
             if current is None or self._due(current, now):
-                fresh = self._issue(role, now)
+                fresh = self._issue(role, now, delivery)
                 if fresh.credential is not None or current is None or self._expired(current, now):
                     # Keep still-valid credentials when a refresh fails (clients keep working);
                     # never publish expired ones.
-                    self._current = fresh
+                    self._current[delivery] = fresh
                     self.rotations += fresh.credential is not None
-            return self._current
+            return self._current[delivery]
 
     def rotate(self) -> InstanceCredentials | None:
-        """Force new credentials now (the old ones stay valid until they expire)."""
+        """Force new credentials now, for every delivery handed out so far (the old ones stay
+        valid until they expire); returns the IMDSv2 ones."""
         role = self.role
         if role is None:
             return None
         with self._lock:
-            fresh = self._issue(role, self.now())
-            if fresh.credential is not None or self._current is None:
-                self._current = fresh
-                self.rotations += fresh.credential is not None
-            return self._current
+            deliveries: set[Delivery] = {"2.0", *self._current}
+            for delivery in sorted(deliveries):
+                fresh = self._issue(role, self.now(), delivery)
+                if fresh.credential is not None or delivery not in self._current:
+                    self._current[delivery] = fresh
+                    self.rotations += fresh.credential is not None
+            return self._current["2.0"]
 
     def refresh_if_due(self) -> bool:
-        """Rotate if the refresh window has been reached (for a background timer)."""
+        """Rotate whatever has reached its refresh window (for a background timer)."""
         with self._lock:
-            current = self._current
-            due = current is None or self._due(current, self.now())
-        if due:
-            self.credentials()
-        return due
+            now = self.now()
+            due: list[Delivery] = [d for d, c in self._current.items() if self._due(c, now)]
+            if "2.0" not in self._current:
+                due.append("2.0")
+        for delivery in due:
+            self.credentials(delivery)
+        return bool(due)
 
     def _due(self, current: InstanceCredentials, now: datetime) -> bool:
         if current.credential is None:
@@ -249,13 +299,14 @@ class ImdsInstance:
     def _expired(current: InstanceCredentials, now: datetime) -> bool:
         return current.credential is None or current.credential.is_expired(now)
 
-    def _issue(self, role: Role, now: datetime) -> InstanceCredentials:
+    def _issue(self, role: Role, now: datetime, delivery: Delivery) -> InstanceCredentials:
         try:
             result = self.sts.assume_role_for_service(
                 EC2_SERVICE,
                 role.arn,
                 self.instance_id,
                 duration_seconds=self.credential_ttl,
+                session_context=self.session_context(delivery),
             )
         except (AuthError, AccountError) as error:
             return InstanceCredentials(
@@ -322,7 +373,7 @@ class ImdsInstance:
                 return _error(401)
         elif not self.allow_v1:
             return _error(401)
-        response = self._get(path)
+        response = self._get(path, "2.0" if token is not None else "1.0")
         if method == "HEAD":
             return attrs.evolve(
                 response,
@@ -349,7 +400,7 @@ class ImdsInstance:
             headers=(("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", str(ttl)),),
         )
 
-    def _get(self, path: str) -> ImdsResponse:
+    def _get(self, path: str, delivery: Delivery) -> ImdsResponse:
         if path in ("", "/"):
             return ImdsResponse.text(200, "latest")
         matched = _VERSION_RE.fullmatch(path)
@@ -358,21 +409,21 @@ class ImdsInstance:
         rest = matched.group(2) or "/"
         if rest == "/":
             return ImdsResponse.text(200, "dynamic\nmeta-data")
-        handler = self._routes().get(rest)
+        handler = self._routes(delivery).get(rest)
         if handler is not None:
             return handler()
         prefix = "/meta-data/iam/security-credentials/"
         if rest.startswith(prefix) and len(rest) > len(prefix):
-            return self._credentials_document(rest[len(prefix) :])
+            return self._credentials_document(rest[len(prefix) :], delivery)
         return _error(404)
 
-    def _routes(self) -> dict[str, Callable[[], ImdsResponse]]:
+    def _routes(self, delivery: Delivery) -> dict[str, Callable[[], ImdsResponse]]:
         has_role = self.role is not None
         iam: dict[str, Callable[[], ImdsResponse]] = {}
         if has_role:
             iam = {
                 "/meta-data/iam/": lambda: ImdsResponse.text(200, "info\nsecurity-credentials/"),
-                "/meta-data/iam/info": self._info,
+                "/meta-data/iam/info": lambda: self._info(delivery),
                 "/meta-data/iam/security-credentials/": self._role_listing,
             }
         az = self.region + "a"
@@ -383,18 +434,23 @@ class ImdsInstance:
             "instance-id",
             "instance-type",
             "local-hostname",
-            "local-ipv4",
+            *(["local-ipv4"] if self.private_ip is not None else []),
             "placement/",
         ]
-        hostname = f"ip-{self.private_ip.replace('.', '-')}.ec2.internal"
-        return {
+        ip = self.private_ip
+        # Without an IPv4 address EC2 names the host after the instance (resource-name hostname).
+        hostname = (
+            f"ip-{ip.replace('.', '-')}.ec2.internal"
+            if ip is not None
+            else f"{self.instance_id}.ec2.internal"
+        )
+        routes: dict[str, Callable[[], ImdsResponse]] = {
             "/meta-data/": lambda: ImdsResponse.text(200, "\n".join(listing)),
             "/meta-data/ami-id": lambda: ImdsResponse.text(200, "ami-0123456789abcdef0"),
             "/meta-data/hostname": lambda: ImdsResponse.text(200, hostname),
             "/meta-data/local-hostname": lambda: ImdsResponse.text(200, hostname),
             "/meta-data/instance-id": lambda: ImdsResponse.text(200, self.instance_id),
             "/meta-data/instance-type": lambda: ImdsResponse.text(200, self.instance_type),
-            "/meta-data/local-ipv4": lambda: ImdsResponse.text(200, self.private_ip),
             "/meta-data/placement/": lambda: ImdsResponse.text(200, "availability-zone\nregion"),
             "/meta-data/placement/availability-zone": lambda: ImdsResponse.text(200, az),
             "/meta-data/placement/region": lambda: ImdsResponse.text(200, self.region),
@@ -403,12 +459,15 @@ class ImdsInstance:
             "/dynamic/instance-identity/document": self._identity_document,
             **iam,
         }
+        if ip is not None:
+            routes["/meta-data/local-ipv4"] = lambda: ImdsResponse.text(200, ip)
+        return routes
 
     def _json(self, value: object) -> ImdsResponse:
         return ImdsResponse.text(200, _json.dumps(value, pretty=True))
 
-    def _info(self) -> ImdsResponse:
-        current = self.credentials()
+    def _info(self, delivery: Delivery) -> ImdsResponse:
+        current = self.credentials(delivery)
         assert current is not None  # only routed when the profile holds a role
         value: dict[str, str] = {
             "Code": current.code,
@@ -425,11 +484,11 @@ class ImdsInstance:
         assert role is not None
         return ImdsResponse.text(200, role.name)  # no trailing newline (§8.3 step 3)
 
-    def _credentials_document(self, name: str) -> ImdsResponse:
+    def _credentials_document(self, name: str, delivery: Delivery) -> ImdsResponse:
         role = self.role
         if role is None or name != role.name:
             return _error(404)
-        current = self.credentials()
+        current = self.credentials(delivery)
         assert current is not None
         credential = current.credential
         if credential is None:

@@ -17,7 +17,11 @@ AssumeRole validation order (§7.1): schema → caller kind → MFA code → aut
 role's MaxSessionDuration → role-chaining 1-hour cap → session policies and packing. Errors are
 `StsError` with AWS's code and HTTP status (`ValidationError` 400, `AccessDenied` 403 with the
 §10.2 message, `MalformedPolicyDocument` 400, `PackedPolicyTooLarge` 400, and the web-identity
-codes of `policylang.auth.oidc`).
+codes of `policylang.auth.oidc`). The parameter checks and the AccessDenied wording live in
+`policylang.auth.sts_validate`; `StsError` and `access_denied_message` are re-exported here.
+
+Service principals (`assume_role_for_service`) may store extra session context with the
+credential — EC2's instance keys (§8.1) — which `Identity.context()` adds to every request.
 """
 
 from __future__ import annotations
@@ -51,6 +55,18 @@ from policylang.auth.credentials import (
 from policylang.auth.mfa import check_code
 from policylang.auth.oidc import OidcRegistry, WebIdentityError
 from policylang.auth.store import CredentialStore
+from policylang.auth.sts_validate import (
+    NAME_CHARS,
+    SERIAL_CHARS,
+    Checks,
+    check_tags,
+    normalise_tags,
+    tag_rules,
+    validate_assume_role,
+    validation_error,
+)
+from policylang.auth.sts_validate import StsError as StsError
+from policylang.auth.sts_validate import access_denied_message as access_denied_message
 from policylang.decision import Decision, EvaluationResult
 from policylang.errors import AccountError, AuthError
 from policylang.evaluator import evaluate
@@ -67,31 +83,6 @@ SET_SOURCE_IDENTITY: Final = "sts:SetSourceIdentity"
 CHAINED_MAX_SECONDS: Final = 3600
 DEFAULT_ROLE_SECONDS: Final = 3600
 
-_NAME_CHARS: Final = r"[\w+=,.@-]*"
-_EXTERNAL_ID_CHARS: Final = r"[\w+=,.@:/-]*"
-_SERIAL_CHARS: Final = r"[\w+=/:,.@-]*"
-_TAG_CHARS: Final = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"  # as AWS words it; checked loosely below
-_TAG_RE: Final = re.compile(r"[\w\s.:/=+\-@]*")
-
-
-class StsError(AuthError):
-    """An STS operation refused, with AWS's error code and HTTP status."""
-
-    default_code = "sts.error"
-
-    def __init__(self, message: str, *, aws_error: str, status: int = 400, **kw: Any) -> None:
-        kw.setdefault("code", f"sts.{_kebab(aws_error)}")
-        super().__init__(message, aws_error=aws_error, status=status, **kw)
-
-
-def _kebab(name: str) -> str:
-    out: list[str] = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("-")
-        out.append(ch.lower())
-    return "".join(out)
-
 
 def _invalid_token() -> StsError:
     return StsError(
@@ -99,50 +90,6 @@ def _invalid_token() -> StsError:
         aws_error="InvalidClientTokenId",
         status=403,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# AccessDenied messages (§10.2)
-
-_SET_NAMES: Final = {
-    "identity": "identity-based policy",
-    "resource": "resource-based policy",
-    "boundary": "permissions boundary",
-    "session": "session policy",
-    "scp": "service control policy",
-    "rcp": "resource control policy",
-}
-
-
-def access_denied_message(
-    caller_arn: str | None,
-    action: str,
-    resource: str | None,
-    result: EvaluationResult | None,
-    *,
-    role_trust: bool = False,
-) -> str:
-    """`User: ARN is not authorized to perform: ACTION on resource: RES because no … allows
-    the ACTION action` / `… with an explicit deny in a …` (evaluation.md §10.2)."""
-    text = f"User: {caller_arn or 'anonymous'} is not authorized to perform: {action}"
-    if resource and resource != "*":
-        text += f" on resource: {resource}"
-    if result is None:
-        return text + (
-            f" because no role trust policy allows the {action} action" if role_trust else ""
-        )
-    deciding = result.deciding_set
-    if deciding not in _SET_NAMES:
-        return text
-    if result.decision is Decision.EXPLICIT_DENY:
-        if deciding == "resource" and role_trust:
-            return text + " with an explicit deny in the role trust policy"
-        # AWS's examples spell the session-policy case "sessions policy".
-        name = "sessions policy" if deciding == "session" else _SET_NAMES[deciding]
-        article = "an" if name[0] in "aeiou" else "a"
-        return text + f" with an explicit deny in {article} {name}"
-    name = "role trust policy" if deciding == "resource" and role_trust else _SET_NAMES[deciding]
-    return text + f" because no {name} allows the {action} action"
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,7 +105,9 @@ class Identity:
     the session's own tags (passed and inherited); the role's tags are added live when the
     caller is built. `context` holds the keys the credential implies (`aws:TokenIssueTime`,
     `aws:MultiFactorAuthPresent`, `aws:SourceIdentity`, …) — `aws:MultiFactorAuthAge` is added
-    at decision time.
+    at decision time. `session_context` holds extra keys stored with the credential when it was
+    issued (`assume_role_for_service(session_context=...)`, e.g. EC2's `ec2:SourceInstanceARN`
+    and `ec2:RoleDelivery`, §8.1); they are part of every request made with it.
     """
 
     kind: IdentityKind
@@ -175,6 +124,7 @@ class Identity:
     issued_at: datetime | None = None
     mfa_authenticated_at: datetime | None = None
     federated_provider: str | None = None
+    session_context: Mapping[str, ContextValue] = attrs.field(factory=dict)
 
     @property
     def is_role_session(self) -> bool:
@@ -182,7 +132,8 @@ class Identity:
 
     def context(self, now: datetime | None = None) -> dict[str, ContextValue]:
         """The request-context keys this identity contributes to every request."""
-        ctx: dict[str, ContextValue] = {}
+        # The stored keys first: the ones STS derives itself below take precedence.
+        ctx: dict[str, ContextValue] = dict(self.session_context)
         temporary = self.kind in ("user-session", "assumed-role", "federated-user")
         if self.issued_at is not None:
             ctx["aws:TokenIssueTime"] = format_iso8601(self.issued_at)
@@ -222,117 +173,6 @@ class SessionTokenResult:
     federated_user_arn: str | None = None
     federated_user_id: str | None = None
     packed_policy_size: int | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# Parameter validation (§7.1 step 1)
-
-
-class _Checks:
-    """Collects schema violations and reports them as one ValidationError, like AWS."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def length(self, field: str, value: str | None, low: int, high: int) -> None:
-        if value is None:
-            return
-        if len(value) < low:
-            self._add(field, value, f"Member must have length greater than or equal to {low}")
-        elif len(value) > high:
-            self._add(field, value, f"Member must have length less than or equal to {high}")
-
-    def pattern(self, field: str, value: str | None, pattern: str) -> None:
-        if value is not None and not re.fullmatch(pattern, value):
-            self._add(field, value, f"Member must satisfy regular expression pattern: {pattern}")
-
-    def integer(self, field: str, value: int | None, low: int, high: int) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, int):
-            self._add(field, str(value), "Member must be an integer")
-        elif value < low:
-            self._add(field, str(value), f"Member must have value greater than or equal to {low}")
-        elif value > high:
-            self._add(field, str(value), f"Member must have value less than or equal to {high}")
-
-    def count(self, field: str, items: Sequence[object], high: int) -> None:
-        if len(items) > high:
-            self.problems.append(
-                f"Value at '{field}' failed to satisfy constraint: Member must have length "
-                f"less than or equal to {high}"
-            )
-
-    def problem(self, field: str, value: str, constraint: str) -> None:
-        self._add(field, value, constraint)
-
-    def _add(self, field: str, value: str, constraint: str) -> None:
-        shown = value if len(value) <= 64 else value[:61] + "..."
-        self.problems.append(
-            f"Value '{shown}' at '{field}' failed to satisfy constraint: {constraint}"
-        )
-
-    def raise_if_any(self) -> None:
-        if not self.problems:
-            return
-        n = len(self.problems)
-        noun = "error" if n == 1 else "errors"
-        raise StsError(
-            f"{n} validation {noun} detected: " + "; ".join(self.problems),
-            aws_error="ValidationError",
-        )
-
-
-def _validation(message: str, hint: str | None = None) -> StsError:
-    return StsError(message, aws_error="ValidationError", hint=hint)
-
-
-def _normalise_tags(tags: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    items = tags.items() if isinstance(tags, Mapping) else tags
-    out: list[tuple[str, str]] = []
-    for item in items:
-        if isinstance(item, Mapping):  # boto3 style {"Key": ..., "Value": ...}
-            out.append((str(item["Key"]), str(item["Value"])))
-        else:
-            key, value = item
-            out.append((str(key), str(value)))
-    return out
-
-
-def _check_tags(checks: _Checks, tags: list[tuple[str, str]], transitive: Sequence[str]) -> None:
-    checks.count("tags", tags, 50)
-    checks.count("transitiveTagKeys", transitive, 50)
-    for index, (key, value) in enumerate(tags, 1):
-        checks.length(f"tags.{index}.member.key", key, 1, 128)
-        checks.length(f"tags.{index}.member.value", value, 0, 256)
-        # AWS words the pattern with \p{…} classes, which `re` lacks: check with an
-        # equivalent and report AWS's wording.
-        for field, text in (("key", key), ("value", value)):
-            if not _TAG_RE.fullmatch(text):
-                checks.problem(
-                    f"tags.{index}.member.{field}",
-                    text,
-                    f"Member must satisfy regular expression pattern: {_TAG_CHARS}",
-                )
-    for index, key in enumerate(transitive, 1):
-        checks.length(f"transitiveTagKeys.{index}.member", key, 1, 128)
-
-
-def _tag_rules(tags: list[tuple[str, str]], transitive: Sequence[str]) -> None:
-    """Cross-field tag rules, after the schema: unique keys, transitive keys among the tags."""
-    seen: set[str] = set()
-    for key, _ in tags:
-        if key.lower() in seen:
-            raise _validation(
-                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
-            )
-        seen.add(key.lower())
-    for key in transitive:
-        if key.lower() not in seen:
-            raise _validation(
-                f"The transitive tag key `{key}` is not one of the session tags passed",
-                hint="list in TransitiveTagKeys only keys you also pass in Tags",
-            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,6 +271,7 @@ class StsService:
             "source_identity": attributes.get("source_identity"),
             "session_policies": tuple(json.loads(attributes.get("session_policies", "[]"))),
             "federated_provider": attributes.get("federated_provider"),
+            "session_context": _load_session_context(attributes.get("session_context")),
         }
         if kind == "assumed-role":
             found = self._role(attributes.get("role_arn", ""))
@@ -532,9 +373,14 @@ class StsService:
         *,
         resource_tags: Mapping[str, str] | None = None,
         extra_session_policies: Sequence[str] = (),
+        resource_account: str | None = None,
     ) -> tuple[PolicySet, Request]:
         """(policy set, request) for `identity` doing `action` on `resource`: the account
-        model gathers the policies; we supply the session caller, policies and context."""
+        model gathers the policies; we supply the session caller, policies and context.
+
+        `resource_account` names the account owning the resource when the account model
+        cannot tell (e.g. a bucket created at run time, whose ARN has no account field): it
+        decides same- vs cross-account evaluation and which RCPs apply."""
         principal = self._principal(identity)
         # Parsed once per distinct text: a session's policies are re-used on every request.
         policies = [
@@ -549,6 +395,7 @@ class StsService:
                 resource,
                 None,
                 session_policies=policies,
+                resource_account=resource_account,
             )
         except AccountError as error:
             raise StsError(error.message, aws_error=error.aws_error, status=400) from error
@@ -581,8 +428,11 @@ class StsService:
         action: str,
         resource: str,
         context: Mapping[str, ContextValue] | None = None,
+        *,
+        resource_account: str | None = None,
     ) -> EvaluationResult:
-        """Decide a request made with `identity`'s credentials (session policies applied)."""
+        """Decide a request made with `identity`'s credentials (session policies applied);
+        `resource_account` as in `request_for`."""
         lowered = action.lower()
         if (
             identity.kind == "federated-user"
@@ -602,7 +452,9 @@ class StsService:
             )
             if no_mfa_iam or other_sts:
                 return EvaluationResult(Decision.IMPLICIT_DENY, deciding_set="identity")
-        policy_set, request = self.request_for(identity, action, resource, context)
+        policy_set, request = self.request_for(
+            identity, action, resource, context, resource_account=resource_account
+        )
         return evaluate(policy_set, request)
 
     # ---------------------------------------------------------------- AssumeRole
@@ -629,40 +481,25 @@ class StsService:
         `context` adds request keys (e.g. `aws:SourceIp`, `aws:CurrentTime` from SigV4)."""
         identity = caller if isinstance(caller, Identity) else self.identity(caller)
         now = self.now()
-        tag_list = _normalise_tags(tags)
+        tag_list = normalise_tags(tags)
         transitive = list(transitive_tag_keys)
         policy_arns = list(policy_arns)
 
-        # 1. schema
-        checks = _Checks()
-        checks.length("roleArn", role_arn, 20, 2048)
-        checks.length("roleSessionName", session_name, 2, 64)
-        checks.pattern("roleSessionName", session_name, _NAME_CHARS)
-        checks.integer("durationSeconds", duration_seconds, 900, 43200)
-        checks.length("externalId", external_id, 2, 1224)
-        checks.pattern("externalId", external_id, _EXTERNAL_ID_CHARS)
-        checks.length("serialNumber", serial_number, 9, 256)
-        checks.pattern("serialNumber", serial_number, _SERIAL_CHARS)
-        if token_code is not None and not re.fullmatch(r"\d{6}", token_code):
-            checks.length("tokenCode", token_code, 6, 6)
-            checks.pattern("tokenCode", token_code, r"[\d]*")
-        self._check_source_identity(checks, source_identity)
-        _check_tags(checks, tag_list, transitive)
-        checks.count("policyArns", policy_arns, 10)
-        for index, arn in enumerate(policy_arns, 1):
-            checks.length(f"policyArns.{index}.member.arn", arn, 20, 2048)
-        checks.length("policy", policy, 1, 2048)
-        checks.raise_if_any()
-        if (serial_number is None) != (token_code is None):
-            raise _validation(
-                "SerialNumber and TokenCode must be passed together",
-                hint="pass the MFA device's serial number and its current 6-digit code",
-            )
-        if policy is not None and len(policy) + sum(len(a) for a in policy_arns) > 2048:
-            raise _validation(
-                "The plaintext of the inline and managed session policies exceeds 2048 characters"
-            )
-        _tag_rules(tag_list, transitive)
+        # 1. schema and cross-field rules
+        validate_assume_role(
+            role_arn,
+            session_name,
+            duration_seconds=duration_seconds,
+            external_id=external_id,
+            serial_number=serial_number,
+            token_code=token_code,
+            source_identity=source_identity,
+            max_source_identity=self.max_source_identity,
+            tags=tag_list,
+            transitive_tag_keys=transitive,
+            policy=policy,
+            policy_arns=policy_arns,
+        )
 
         # 2. who may call (§7.2)
         if identity.kind == "root":
@@ -686,7 +523,7 @@ class StsService:
         }
         for key, _ in tag_list:
             if any(key.lower() == k.lower() for k in inherited_tags):
-                raise _validation(
+                raise validation_error(
                     f"The session tag `{key}` collides with an inherited transitive session tag",
                     hint="a transitive tag from the calling session cannot be overridden",
                 )
@@ -695,7 +532,9 @@ class StsService:
             and source_identity is not None
             and source_identity != identity.source_identity
         ):
-            raise _validation("The source identity is already set for this assume role session")
+            raise validation_error(
+                "The source identity is already set for this assume role session"
+            )
         effective_source = identity.source_identity or source_identity
 
         # MFA code (checked before authorization; the step is consumed only on success).
@@ -757,11 +596,11 @@ class StsService:
         # 4-5. duration vs role, then the chaining cap
         duration = DEFAULT_ROLE_SECONDS if duration_seconds is None else duration_seconds
         if duration > role.max_session_duration:
-            raise _validation(
+            raise validation_error(
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
             )
         if chained and duration > CHAINED_MAX_SECONDS:
-            raise _validation(
+            raise validation_error(
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles "
                 "assumed by role chaining."
             )
@@ -788,11 +627,6 @@ class StsService:
         return self._issue_role_session(
             role_account, role, session_name, duration, now, extra, mfa_at=mfa_at, packed=packed
         )
-
-    def _check_source_identity(self, checks: _Checks, value: str | None) -> None:
-        checks.length("sourceIdentity", value, 2, self.max_source_identity)
-        # The pattern has no `:`, so it also enforces "must not begin with `aws:`".
-        checks.pattern("sourceIdentity", value, _NAME_CHARS)
 
     def _check_mfa(self, identity: Identity, serial: str, code: str, now: datetime) -> int:
         device = self.store.get_mfa_device(serial)
@@ -831,7 +665,7 @@ class StsService:
                         managed = candidate
             if managed is None:
                 # [interp] AWS's exact answer for an unknown managed session policy is unpinned.
-                raise _validation(
+                raise validation_error(
                     f"Policy {arn} does not exist or is not attachable.",
                     hint="session PolicyArns must name managed policies of the role's account "
                     "or AWS-managed policies",
@@ -875,10 +709,10 @@ class StsService:
         """sts:AssumeRoleWithWebIdentity: no AWS credentials; the token's provider must be
         registered in the role's account and the trust policy alone decides (§3)."""
         now = self.now()
-        checks = _Checks()
+        checks = Checks()
         checks.length("roleArn", role_arn, 20, 2048)
         checks.length("roleSessionName", session_name, 2, 64)
-        checks.pattern("roleSessionName", session_name, _NAME_CHARS)
+        checks.pattern("roleSessionName", session_name, NAME_CHARS)
         checks.integer("durationSeconds", duration_seconds, 900, 43200)
         checks.length("providerId", provider_id, 4, 2048)
         checks.count("policyArns", list(policy_arns), 10)
@@ -927,7 +761,7 @@ class StsService:
                 raise denied
         duration = DEFAULT_ROLE_SECONDS if duration_seconds is None else duration_seconds
         if duration > role.max_session_duration:
-            raise _validation(
+            raise validation_error(
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
             )
         documents = self._session_policies(policy, list(policy_arns), role_account)
@@ -961,16 +795,23 @@ class StsService:
         *,
         duration_seconds: int | None = None,
         context: Mapping[str, ContextValue] | None = None,
+        session_context: Mapping[str, ContextValue] | None = None,
     ) -> AssumedRoleResult:
         """A service principal (`ec2.amazonaws.com`, `lambda.amazonaws.com`…) assuming a role
         on a customer's behalf: the trust policy alone decides (§3); pass `aws:SourceArn` /
-        `aws:SourceAccount` in `context` when the service would. Not chaining."""
+        `aws:SourceAccount` in `context` when the service would. Not chaining.
+
+        `session_context` is stored with the credential and added to the context of every
+        request signed with it (`Identity.context()`): EC2 puts `ec2:SourceInstanceARN`,
+        `ec2:RoleDelivery`, `aws:Ec2InstanceSourceVpc`, `aws:Ec2InstanceSourcePrivateIPv4` there
+        (§8.1). Keys STS derives itself (`aws:TokenIssueTime`, …) win over same-named ones."""
         now = self.now()
-        checks = _Checks()
+        checks = Checks()
         checks.length("roleSessionName", session_name, 2, 64)
-        checks.pattern("roleSessionName", session_name, _NAME_CHARS)
+        checks.pattern("roleSessionName", session_name, NAME_CHARS)
         checks.integer("durationSeconds", duration_seconds, 900, 43200)
         checks.raise_if_any()
+        stored = _dump_session_context(session_context)
         denied = StsError(
             access_denied_message(service, ASSUME_ROLE, role_arn, None, role_trust=True),
             aws_error="AccessDenied",
@@ -992,10 +833,11 @@ class StsService:
             )
         duration = DEFAULT_ROLE_SECONDS if duration_seconds is None else duration_seconds
         if duration > role.max_session_duration:
-            raise _validation(
+            raise validation_error(
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
             )
-        return self._issue_role_session(role_account, role, session_name, duration, now, {})
+        extra = {"session_context": stored} if stored is not None else {}
+        return self._issue_role_session(role_account, role, session_name, duration, now, extra)
 
     def _issue_role_session(
         self,
@@ -1050,13 +892,11 @@ class StsService:
         """sts:GetSessionToken: needs no permission; long-term credentials of a user or root."""
         identity = caller if isinstance(caller, Identity) else self.identity(caller)
         now = self.now()
-        checks = _Checks()
+        checks = Checks()
         checks.integer("durationSeconds", duration_seconds, 900, 129600)
         checks.length("serialNumber", serial_number, 9, 256)
-        checks.pattern("serialNumber", serial_number, _SERIAL_CHARS)
-        if token_code is not None and not re.fullmatch(r"\d{6}", token_code):
-            checks.length("tokenCode", token_code, 6, 6)
-            checks.pattern("tokenCode", token_code, r"[\d]*")
+        checks.pattern("serialNumber", serial_number, SERIAL_CHARS)
+        checks.token_code(token_code)
         checks.raise_if_any()
         if identity.kind not in ("user", "root") or isinstance(
             identity.credential, TemporaryCredential
@@ -1067,7 +907,7 @@ class StsService:
                 status=403,
             )
         if (serial_number is None) != (token_code is None):
-            raise _validation("SerialNumber and TokenCode must be passed together")
+            raise validation_error("SerialNumber and TokenCode must be passed together")
         mfa_at = None
         if serial_number is not None and token_code is not None:
             step = self._check_mfa(identity, serial_number, token_code, now)
@@ -1105,16 +945,16 @@ class StsService:
         permissions (§6.3)."""
         identity = caller if isinstance(caller, Identity) else self.identity(caller)
         now = self.now()
-        tag_list = _normalise_tags(tags)
-        checks = _Checks()
+        tag_list = normalise_tags(tags)
+        checks = Checks()
         checks.length("name", name, 2, 32)
-        checks.pattern("name", name, _NAME_CHARS)
+        checks.pattern("name", name, NAME_CHARS)
         checks.integer("durationSeconds", duration, 900, 129600)
         checks.count("policyArns", list(policy_arns), 10)
         checks.length("policy", policy, 1, 2048)
-        _check_tags(checks, tag_list, ())
+        check_tags(checks, tag_list, ())
         checks.raise_if_any()
-        _tag_rules(tag_list, ())
+        tag_rules(tag_list, ())
         if identity.kind not in ("user", "root") or isinstance(
             identity.credential, TemporaryCredential
         ):
@@ -1189,6 +1029,43 @@ def _unique_keys(keys: Iterable[str]) -> list[str]:
             seen.add(key.lower())
             out.append(key)
     return out
+
+
+_CONTEXT_KEY_RE: Final = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9_./:-]+")
+
+
+def _dump_session_context(context: Mapping[str, ContextValue] | None) -> str | None:
+    """Session-context keys as the JSON text stored in the credential's attributes; a
+    `ValidationError` for a malformed key or a value that is not a string (or strings)."""
+    if not context:
+        return None
+    out: dict[str, str | list[str]] = {}
+    for key, value in context.items():
+        if not isinstance(key, str) or not _CONTEXT_KEY_RE.fullmatch(key):
+            raise validation_error(
+                f"Invalid session context key {key!r}",
+                hint="write condition keys as PREFIX:Name, e.g. ec2:SourceInstanceARN",
+            )
+        if isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            out[key] = list(value)
+        else:
+            raise validation_error(
+                f"Invalid value for session context key {key}: {value!r}",
+                hint="session context values are strings or tuples of strings",
+            )
+    return json.dumps(out)
+
+
+def _load_session_context(text: str | None) -> dict[str, ContextValue]:
+    if not text:
+        return {}
+    loaded = json.loads(text)
+    return {
+        str(key): value if isinstance(value, str) else tuple(str(v) for v in value)
+        for key, value in loaded.items()
+    }
 
 
 def _mfa_denied(message: str | None = None) -> StsError:

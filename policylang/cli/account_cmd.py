@@ -1,8 +1,10 @@
-"""`policylang who-can`, `can`, `assume-paths`, `graph`: questions about whole accounts.
+"""`policylang who-can`, `can`, `assume-paths`, `graph`, `export-account`: whole accounts.
 
 Every command reads `--account FILE` (repeatable): `aws iam get-account-authorization-details`
-output (one response, a list of pages, or a bundle `{"Accounts": [...], "Organization": {...}}`),
-and optionally `--organization FILE`. Answers print as text, or as JSON with `--format json`.
+output (one response, a list of pages, or a bundle `{"Accounts": [...], "Organization": {...}}`)
+or an account DSL file (detected by content; its organization comes from `NAME.org.json`
+beside it), and optionally `--organization FILE`. Answers print as text, or as JSON with
+`--format json`.
 Exit status: 0 answered, 1 bad input (rendered error, no traceback).
 """
 
@@ -15,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from policylang._json import dumps
-from policylang.account import Environment, assume_paths, can, load_environment, who_can
+from policylang.account import (
+    Environment,
+    assume_paths,
+    can,
+    export_account_dsl,
+    export_authorization_details,
+    export_organization,
+    load_environment,
+    who_can,
+)
 from policylang.account.graph import build_graph, render_svg, to_dot, to_mermaid
 from policylang.account.questions import Answer
 from policylang.errors import CaseError
@@ -30,12 +41,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         required=True,
         metavar="FILE",
-        help="authorization-details JSON of an account (repeat for several)",
+        help="an account file: authorization-details JSON or the account DSL, detected by "
+        "content (repeat for several)",
     )
     common.add_argument(
         "--organization",
         metavar="FILE",
-        help="organization JSON: root, OUs, accounts, SCP/RCP attachments",
+        help="organization JSON: root, OUs, accounts, SCP/RCP attachments (a DSL file "
+        "NAME.pdsl picks up NAME.org.json beside it by itself)",
     )
     common.add_argument(
         "--context",
@@ -101,6 +114,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     graph.add_argument("--format", choices=["mermaid", "dot", "svg"], default="mermaid")
     graph.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     graph.set_defaults(func=_graph)
+
+    export = subparsers.add_parser(
+        "export-account",
+        parents=[common],
+        help="write the loaded accounts as DSL or authorization-details JSON",
+        description="Convert account files: `--to dsl` prints the account DSL (the "
+        "organization, if any, goes to --org-output), `--to json` prints one bundle "
+        '`{"Accounts": [...], "Organization": {...}}` of authorization-details JSON.',
+    )
+    export.add_argument("--to", choices=["dsl", "json"], required=True)
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    export.add_argument(
+        "--org-output", metavar="FILE", help="with --to dsl: where to write the organization JSON"
+    )
+    export.set_defaults(func=_export)
 
 
 def _output(parser: argparse.ArgumentParser) -> None:
@@ -264,4 +292,38 @@ def _graph(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    env = _environment(args)
+    org = env.organization
+    if args.to == "dsl":
+        text = export_account_dsl(env)
+        if org is not None:
+            if not args.org_output:
+                print(
+                    "policylang: error: the accounts belong to an organization, which the DSL "
+                    "cannot hold yet; give --org-output FILE (e.g. NAME.org.json beside the "
+                    "DSL file NAME.pdsl)",
+                    file=sys.stderr,
+                )
+                return 1
+            Path(args.org_output).write_text(
+                dumps(export_organization(org), pretty=True) + "\n", encoding="utf-8"
+            )
+    else:
+        bundle: dict[str, Any] = {
+            "Accounts": [
+                export_authorization_details(a)
+                for _, a in sorted(env.accounts.items())
+            ]
+        }
+        if org is not None:
+            bundle["Organization"] = export_organization(org)
+        text = dumps(bundle, pretty=True) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0

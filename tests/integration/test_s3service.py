@@ -16,6 +16,7 @@ import pytest
 
 from policylang.account import load_environment
 from policylang.auth import InMemoryCredentialStore, TemporaryCredential
+from policylang.auth.imds import ImdsInstance, find_profile
 from policylang.auth.sts import StsService
 from policylang.examples_service import (
     BucketStore,
@@ -229,6 +230,73 @@ def test_decision_log_carries_the_simulation_case(world) -> None:
     assert entry["action"] == "s3:GetObject"
     assert entry["case"]["request"]["resource"]["arn"] == "arn:aws:s3:::secret-data/plans.txt"
     json.dumps(entry)  # serialisable as a JSON line
+
+
+def test_instance_profile_session_keys_reach_the_services_policy_checks(tmp_path) -> None:
+    # A role policy keyed on the §8.1 session keys: only instance i-0123… and only credentials
+    # delivered over IMDSv2 may read. Credentials come from the fake IMDS, as on EC2.
+    env = load_environment([EXAMPLE / "account.json"])
+    instance_arn = "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0"
+    deny = {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}
+    env.accounts["111122223333"].put_inline_policy(
+        "role",
+        "AppServer",
+        "ThisInstanceOverImdsV2",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {**deny, "Condition": {"StringNotEquals": {"ec2:SourceInstanceARN": instance_arn}}},
+                {**deny, "Condition": {"NumericLessThan": {"ec2:RoleDelivery": "2.0"}}},
+            ],
+        },
+    )
+    store = InMemoryCredentialStore()
+    decisions: list[dict[str, Any]] = []
+    service = ReferenceService(env, store, BucketStore(tmp_path), decision_log=decisions.append)
+    service.seed_buckets()
+    seed_objects(service, load_seed(EXAMPLE / "seed.json"))
+    account, profile = find_profile(env, "AppServer")
+    this = ImdsInstance(service.sts, "i-0123456789abcdef0", profile, account, allow_v1=True)
+    other = ImdsInstance(service.sts, "i-0fedcba9876543210", profile, account)
+    server = ServiceServer(service, max_body=64 * 1024)
+    server.start()
+    try:
+
+        def read(instance: ImdsInstance, v2: bool) -> str:
+            headers = {}
+            if v2:
+                ttl = {"X-aws-ec2-metadata-token-ttl-seconds": "60"}
+                token = instance.handle("PUT", "/latest/api/token", ttl).body.decode()
+                headers["X-aws-ec2-metadata-token"] = token
+            path = "/latest/meta-data/iam/security-credentials/AppServer"
+            creds = json.loads(instance.handle("GET", path, headers).body)
+            s3 = boto3.session.Session(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["Token"],
+                region_name="us-east-1",
+            ).client(
+                "s3",
+                endpoint_url=server.url,
+                config=botocore_config.Config(
+                    s3={"addressing_style": "path"}, retries={"max_attempts": 1}
+                ),
+            )
+            try:
+                s3.get_object(Bucket="app-data", Key="hello.txt")["Body"].read()
+            except botocore_exceptions.ClientError as error:
+                return str(error.response["Error"]["Code"])
+            return "ok"
+
+        assert read(this, v2=True) == "ok"
+        context = decisions[-1]["case"]["request"]["context"]
+        assert context["ec2:SourceInstanceARN"] == instance_arn
+        assert context["ec2:RoleDelivery"] == "2.0"
+        assert read(this, v2=False) == "AccessDenied"
+        assert read(other, v2=True) == "AccessDenied"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # ------------------------------------------------------------------------------ hostile input

@@ -260,6 +260,23 @@ def test_an_error_in_the_request_of_a_cached_set_points_into_the_line() -> None:
     assert errors[0].startswith(f"x.jsonl:2:{column}: error[case.")
 
 
+def test_a_decision_time_error_in_a_shared_document_keeps_a_true_position() -> None:
+    no_resource = {"Version": "2012-10-17",
+                   "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]}
+    first = _line(_case("a", identity=[no_resource]))
+    second = _line(_case("a-much-longer-name", identity=[no_resource]))
+    errors: list[str] = []
+    summary = run_batch(
+        read_lines(io.BytesIO(f"{first}\n{second}\n".encode())), io.BytesIO(),
+        options=BatchOptions(source_name="x.jsonl"), on_error=errors.append,
+    )
+    assert summary.errors == 2
+    assert errors[0].startswith("x.jsonl:1:")
+    column = errors[0].split(":")[2]
+    assert errors[1].startswith("x.jsonl:2")
+    assert not errors[1].startswith(f"x.jsonl:2:{column}:")  # line 1's column is not line 2's
+
+
 # --------------------------------------------------------------------------- summary, workers
 
 

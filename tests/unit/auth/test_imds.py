@@ -232,6 +232,109 @@ def test_role_not_trusting_ec2_reports_the_failure_like_imds(env, store, clock) 
     assert store.list_for_principal("arn:aws:iam::111122223333:role/Untrusted") == []
 
 
+# ------------------------------------------------------------------------------ session context
+
+
+def session_of(instance: ImdsInstance, store: InMemoryCredentialStore, token: str | None) -> dict:
+    """The request context the served credentials carry (through STS's identity)."""
+    body = json.loads(get(instance, CREDS + "AppServer", token)[1])
+    stored = store.get(body["AccessKeyId"])
+    assert isinstance(stored, TemporaryCredential)
+    return instance.sts.identity(stored).context()
+
+
+def test_instance_credentials_carry_the_ec2_session_keys(env, store, clock) -> None:
+    instance = make(env, store, clock, vpc_id="vpc-0123456789abcdef0", private_ip="10.1.2.3")
+    ctx = session_of(instance, store, token_of(instance))
+    assert ctx["ec2:SourceInstanceARN"] == (
+        f"arn:aws:ec2:us-east-1:111122223333:instance/{INSTANCE}"
+    )
+    assert ctx["ec2:RoleDelivery"] == "2.0"
+    assert ctx["aws:Ec2InstanceSourceVpc"] == "vpc-0123456789abcdef0"
+    assert ctx["aws:Ec2InstanceSourcePrivateIPv4"] == "10.1.2.3"
+    assert instance.session_context() == {k: ctx[k] for k in instance.session_context()}
+
+
+def test_vpc_and_private_ip_keys_are_absent_when_the_instance_has_none(env, store, clock) -> None:
+    instance = make(env, store, clock, private_ip=None)
+    token = token_of(instance)
+    ctx = session_of(instance, store, token)
+    assert "aws:Ec2InstanceSourceVpc" not in ctx
+    assert "aws:Ec2InstanceSourcePrivateIPv4" not in ctx
+    assert ctx["ec2:RoleDelivery"] == "2.0"
+    assert get(instance, "/latest/meta-data/local-ipv4", token)[0] == 404
+    assert "local-ipv4" not in get(instance, "/latest/meta-data/", token)[1]
+    assert get(instance, "/latest/meta-data/hostname", token)[1] == f"{INSTANCE}.ec2.internal"
+
+
+def test_imdsv1_and_imdsv2_requests_get_their_own_credentials(env, store, clock) -> None:
+    instance = make(env, store, clock, allow_v1=True)
+
+    def key(token: str | None) -> str:
+        return json.loads(get(instance, CREDS + "AppServer", token)[1])["AccessKeyId"]
+
+    v2 = session_of(instance, store, token_of(instance))
+    v1 = session_of(instance, store, None)
+    assert (v2["ec2:RoleDelivery"], v1["ec2:RoleDelivery"]) == ("2.0", "1.0")
+    v1_key, v2_key = key(None), key(token_of(instance))
+    assert v1_key != v2_key
+    assert key(None) == v1_key  # each set is stable until it rotates
+    instance.rotate()  # rotates both sets
+    rotated = key(None), key(token_of(instance))
+    assert not {v1_key, v2_key} & set(rotated)
+    before = instance.rotations
+    clock.advance(3600 - 60)  # inside both refresh windows: the timer renews both sets
+    assert instance.refresh_if_due()
+    assert instance.rotations == before + 2
+
+
+def test_a_policy_condition_on_the_instance_keys_sees_them(env, store, clock) -> None:
+    arn = f"arn:aws:ec2:us-east-1:111122223333:instance/{INSTANCE}"
+    env.accounts["111122223333"].put_inline_policy(
+        "role",
+        "AppServer",
+        "OnlyThisInstanceOverImdsV2",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"StringNotEquals": {"ec2:SourceInstanceARN": arn}},
+                },
+                {
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"NumericLessThan": {"ec2:RoleDelivery": "2.0"}},
+                },
+            ],
+        },
+    )
+    this = make(env, store, clock, allow_v1=True)
+    other = make(env, store, clock, instance_id="i-0fedcba9876543210")
+    target = "arn:aws:s3:::app-data/hello.txt"
+
+    def decide(instance: ImdsInstance, token: str | None) -> bool:
+        body = json.loads(get(instance, CREDS + "AppServer", token)[1])
+        stored = store.get(body["AccessKeyId"])
+        assert isinstance(stored, TemporaryCredential)
+        identity = instance.sts.identity(stored)
+        return instance.sts.authorize(identity, "s3:GetObject", target).allowed
+
+    assert decide(this, token_of(this))
+    assert not decide(this, None)  # IMDSv1 delivery
+    assert not decide(other, token_of(other))  # another instance
+
+
+def test_bad_vpc_id_and_private_ip_are_refused(env, store, clock) -> None:
+    with pytest.raises(ImdsError, match="invalid VPC id"):
+        make(env, store, clock, vpc_id="vpc-12")
+    with pytest.raises(ImdsError, match="invalid private IPv4"):
+        make(env, store, clock, private_ip="10.0.0.300")
+
+
 # ------------------------------------------------------------------------------ rotation
 
 

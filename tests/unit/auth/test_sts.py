@@ -591,6 +591,114 @@ def test_service_principal_assumes_a_role(w: World) -> None:
         w.sts.assume_role_for_service("lambda.amazonaws.com", role_arn, "x1")
 
 
+INSTANCE_ARN = f"arn:aws:ec2:us-east-1:{A}:instance/i-0123456789abcdef0"
+EC2_KEYS = {
+    "ec2:SourceInstanceARN": INSTANCE_ARN,
+    "ec2:RoleDelivery": "2.0",
+    "aws:Ec2InstanceSourceVpc": "vpc-0123456789abcdef0",
+    "aws:Ec2InstanceSourcePrivateIPv4": "10.1.2.3",
+}
+
+
+def test_service_session_context_is_part_of_every_request(w: World) -> None:
+    role_arn = w.role("Ec2", trust({"Service": "ec2.amazonaws.com"}))
+    w.a.put_inline_policy(
+        "role",
+        "Ec2",
+        "p",
+        doc(
+            allow(
+                ["s3:GetObject", "sts:AssumeRole"],
+                Condition={"StringEquals": {"ec2:SourceInstanceARN": INSTANCE_ARN}},
+            ),
+            # The IMDSv1 idiom from AWS's docs: deny everything delivered through IMDSv1.
+            {
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"NumericLessThan": {"ec2:RoleDelivery": "2.0"}},
+            },
+        ),
+    )
+    v2 = w.sts.assume_role_for_service(
+        "ec2.amazonaws.com", role_arn, "i-0123456789abcdef0", session_context=EC2_KEYS
+    )
+    ident = w.sts.identity(v2.credentials)
+    ctx = ident.context(NOW)
+    assert {k: ctx[k] for k in EC2_KEYS} == EC2_KEYS
+    assert ctx["aws:TokenIssueTime"] == "2024-05-01T12:00:00Z"
+    assert w.sts.authorize(ident, "s3:GetObject", "arn:aws:s3:::b/k").allowed
+    assert w.sts.resolve(v2.credentials)[2]["ec2:RoleDelivery"] == "2.0"
+
+    v1 = w.sts.assume_role_for_service(
+        "ec2.amazonaws.com",
+        role_arn,
+        "i-0123456789abcdef0",
+        session_context={**EC2_KEYS, "ec2:RoleDelivery": "1.0"},
+    )
+    refused = w.sts.authorize(w.sts.identity(v1.credentials), "s3:GetObject", "arn:aws:s3:::b/k")
+    assert refused.decision is Decision.EXPLICIT_DENY
+
+    other = w.sts.assume_role_for_service(
+        "ec2.amazonaws.com",
+        role_arn,
+        "i-0fedcba9876543210",
+        session_context={**EC2_KEYS, "ec2:SourceInstanceARN": INSTANCE_ARN[:-1] + "1"},
+    )
+    elsewhere = w.sts.authorize(w.sts.identity(other.credentials), "s3:GetObject", "arn:aws:s3:::b")
+    assert elsewhere.decision is Decision.IMPLICIT_DENY
+
+
+def test_service_session_context_is_not_inherited_by_chained_sessions(w: World) -> None:
+    first = w.role("Ec2", trust({"Service": "ec2.amazonaws.com"}))
+    second = w.role("Next", trust({"AWS": first}))
+    res = w.sts.assume_role_for_service(
+        "ec2.amazonaws.com", first, "i-0123456789abcdef0", session_context=EC2_KEYS
+    )
+    chained = w.sts.assume_role(res.credentials, second, "next")
+    ctx = w.sts.identity(chained.credentials).context(NOW)
+    assert not any(key in ctx for key in EC2_KEYS)
+
+
+def test_service_session_context_keys_and_values_are_checked(w: World) -> None:
+    role_arn = w.role("Ec2", trust({"Service": "ec2.amazonaws.com"}))
+    for bad in ({"no-colon": "x"}, {"ec2:Key": 3}, {"ec2:Key": ("a", 1)}):
+        with pytest.raises(StsError) as exc:
+            w.sts.assume_role_for_service(
+                "ec2.amazonaws.com",
+                role_arn,
+                "i-0abc",
+                session_context=bad,  # type: ignore[arg-type]
+            )
+        assert exc.value.aws_error == "ValidationError"
+    listed = w.sts.assume_role_for_service(
+        "ec2.amazonaws.com", role_arn, "i-0abc", session_context={"ec2:Many": ("a", "b")}
+    )
+    assert w.sts.identity(listed.credentials).context()["ec2:Many"] == ("a", "b")
+    # Keys STS derives itself win over stored ones of the same name.
+    spoof = w.sts.assume_role_for_service(
+        "ec2.amazonaws.com",
+        role_arn,
+        "i-0abc",
+        session_context={"aws:TokenIssueTime": "2000-01-01T00:00:00Z"},
+    )
+    ctx = w.sts.identity(spoof.credentials).context()
+    assert ctx["aws:TokenIssueTime"] == "2024-05-01T12:00:00Z"
+
+
+def test_request_for_and_authorize_take_the_resource_account(w: World) -> None:
+    # A bucket the account model does not know: by default the caller's own (same account, the
+    # identity policy suffices); owned by B it is cross-account and needs a bucket policy.
+    w.allow_alice("s3:GetObject")
+    ident = w.sts.identity(w.alice_key)
+    bucket_object = "arn:aws:s3:::runtime-bucket/k"
+    assert w.sts.authorize(ident, "s3:GetObject", bucket_object).allowed
+    foreign = w.sts.authorize(ident, "s3:GetObject", bucket_object, resource_account=B)
+    assert foreign.decision is Decision.IMPLICIT_DENY
+    _, request = w.sts.request_for(ident, "s3:GetObject", bucket_object, resource_account=B)
+    assert request.resource.account == B
+
+
 # ------------------------------------------------------------------ messages
 
 
