@@ -12,8 +12,10 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
+from benchmarks.bench_parsers import build_corpus
 from policylang.grammar.dsl_to_ir import parse_dsl
 from policylang.grammar.ir_to_dsl import format_dsl
+from policylang.grammar.json_to_ir import parse_iam_json
 from policylang.ir import Policy
 
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "tests" / "golden" / "roundtrip"
@@ -65,6 +67,33 @@ def test_parse_one_large_document(benchmark: Any) -> None:
 
     assert len(policy.statements) == BIG_COUNT
     _rate(benchmark, BIG_COUNT)
+
+
+# The same realistic policies in both forms (benchmarks/bench_parsers.py, which also prints the
+# DSL/JSON ratio in CPU time): pytest-benchmark rounds for each parser over 1,000+ statements.
+_JSON_TEXTS, _DSL_TEXTS, _MIXED_COUNT = build_corpus(1_000)
+
+
+def test_parse_mixed_policies_dsl(benchmark: Any) -> None:
+    def parse_all() -> list[Policy]:
+        return [parse_dsl(text) for text in _DSL_TEXTS]
+
+    policies = benchmark(parse_all)
+
+    assert sum(len(p.statements) for p in policies) == _MIXED_COUNT
+    assert policies == [parse_iam_json(text) for text in _JSON_TEXTS]
+    _rate(benchmark, _MIXED_COUNT)
+
+
+def test_parse_mixed_policies_json(benchmark: Any) -> None:
+    def parse_all() -> list[Policy]:
+        return [parse_iam_json(text) for text in _JSON_TEXTS]
+
+    policies = benchmark(parse_all)
+
+    assert sum(len(p.statements) for p in policies) == _MIXED_COUNT
+    assert all(p.span is not None for p in policies)  # located=True, the default
+    _rate(benchmark, _MIXED_COUNT)
 
 
 def test_format_one_large_document(benchmark: Any) -> None:

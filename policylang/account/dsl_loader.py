@@ -448,6 +448,11 @@ def _account_text(account: Account) -> str:
     if account.alias is not None:
         settings.append(f"{p1}alias {_v(account.alias)}")
     sections: list[list[str]] = [settings] if settings else []
+    lost = _unexported(account)
+    if lost:
+        sections.insert(0, [f"{p1}# not representable in the DSL, hence not exported:"] + [
+            f"{p1}#   {item}" for item in lost
+        ])
 
     def local_name(arn: str) -> str:
         policy = account.policies.get(arn)
@@ -535,6 +540,21 @@ def _account_text(account: Account) -> str:
         out.extend(section)
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _unexported(account: Account) -> list[str]:
+    """What `export_account_dsl` drops, said in the output instead of silently."""
+    out = []
+    for policy in sorted(account.policies.values(), key=lambda p: p.arn):
+        if len(policy.versions) > 1:
+            others = len(policy.versions) - 1
+            out.append(f"{others} non-default version(s) of {policy.arn}")
+    for arn, entry in sorted(account.resource_policies.items()):
+        if entry.tags:
+            out.append(f"the tags of {arn}")
+        if entry.document is None and not entry.tags:
+            out.append(f"the empty resource entry {arn}")
+    return out
 
 
 def _role_lines(

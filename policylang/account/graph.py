@@ -36,6 +36,8 @@ class Node:
     id: str
     label: str
     kind: str
+    account: str | None = None
+    """The loaded account the node belongs to (drawn as a cluster), if any."""
 
 
 @attrs.frozen
@@ -51,6 +53,8 @@ class Edge:
 class Graph:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    accounts: tuple[tuple[str, str], ...] = ()
+    """(account id, cluster title) of each loaded account, in id order."""
 
 
 def _key_node(key: str) -> Node:
@@ -79,16 +83,19 @@ def build_graph(env: Environment, *, context: Mapping[str, ContextValue] | None 
     edges: list[Edge] = []
     index = TrustIndex(env)
     for account in env.accounts.values():
+        acct = account.account_id
         for user in account.users.values():
-            nodes[user.arn] = Node(user.arn, f"user {user.name}", "user")
+            nodes[user.arn] = Node(user.arn, f"user {user.name}", "user", acct)
         for group in account.groups.values():
-            nodes[group.arn] = Node(group.arn, f"group {group.name}", "group")
+            nodes[group.arn] = Node(group.arn, f"group {group.name}", "group", acct)
             for member in group.members:
                 edges.append(Edge(account.users[member.lower()].arn, group.arn, "member"))
         for role in account.roles.values():
-            nodes[role.arn] = Node(role.arn, f"role {role.name}", "role")
+            nodes[role.arn] = Node(role.arn, f"role {role.name}", "role", acct)
         for profile in account.instance_profiles.values():
-            nodes[profile.arn] = Node(profile.arn, f"instance profile {profile.name}", "profile")
+            nodes[profile.arn] = Node(
+                profile.arn, f"instance profile {profile.name}", "profile", acct
+            )
             if profile.role is not None:
                 edges.append(Edge(profile.arn, account.roles[profile.role.lower()].arn, "contains"))
     # Trust edges from in-environment principals, evaluated.
@@ -133,7 +140,7 @@ def build_graph(env: Environment, *, context: Mapping[str, ContextValue] | None 
         for arn, entry in sorted(account.resource_policies.items()):
             if entry.document is None:
                 continue
-            nodes[arn] = Node(arn, arn.split(":", 5)[-1] or arn, "resource")
+            nodes[arn] = Node(arn, arn.split(":", 5)[-1] or arn, "resource", account.account_id)
             for statement in entry.document.statements:
                 if statement.effect is not Effect.ALLOW:
                     continue
@@ -147,7 +154,17 @@ def build_graph(env: Environment, *, context: Mapping[str, ContextValue] | None 
                         source = node.id
                         nodes.setdefault(node.id, node)
                     edges.append(Edge(source, arn, "access", actions, bool(statement.condition)))
-    return Graph(tuple(nodes.values()), tuple(edges))
+    for node_id, node in list(nodes.items()):
+        # A loaded account's own root (named by `aws ACCOUNT` in a policy) sits in its cluster.
+        parts = node_id.split(":")
+        local_root = len(parts) == 6 and parts[5] == "root" and parts[4] in env.accounts
+        if node.account is None and local_root:
+            nodes[node_id] = attrs.evolve(node, label="account root", account=parts[4])
+    titles = tuple(
+        (a.account_id, f"{a.alias} ({a.account_id})" if a.alias else f"account {a.account_id}")
+        for _, a in sorted(env.accounts.items())
+    )
+    return Graph(tuple(nodes.values()), tuple(edges), titles)
 
 
 class _Only(TrustIndex):
@@ -236,9 +253,19 @@ def to_mermaid(graph: Graph) -> str:
     """A Mermaid `flowchart LR`."""
     ids = _ids(graph)
     lines = ["flowchart LR"]
-    for node in graph.nodes:
+
+    def node_line(node: Node, indent: str) -> str:
         left, right = _SHAPES_MERMAID[node.kind]
-        lines.append(f"    {ids[node.id]}{left}{_escape(node.label)}{right}")
+        return f"{indent}{ids[node.id]}{left}{_escape(node.label)}{right}"
+
+    for index, (account, title) in enumerate(graph.accounts):
+        members = [n for n in graph.nodes if n.account == account]
+        if members:
+            lines.append(f'    subgraph a{index}["{_escape(title)}"]')
+            lines.extend(node_line(n, "        ") for n in members)
+            lines.append("    end")
+    clustered = {a for a, _ in graph.accounts}
+    lines.extend(node_line(n, "    ") for n in graph.nodes if n.account not in clustered)
     for edge in graph.edges:
         arrow = "-.->" if edge.conditional else "-->"
         label = edge.label or edge.kind
@@ -254,11 +281,23 @@ def to_dot(graph: Graph) -> str:
     """A Graphviz digraph."""
     ids = _ids(graph)
     lines = ["digraph iam {", "    rankdir=LR;", "    node [fontname=Helvetica];"]
-    for node in graph.nodes:
-        lines.append(
-            f"    {ids[node.id]} [label={_dot_quote(node.label)}, "
+
+    def node_line(node: Node, indent: str) -> str:
+        return (
+            f"{indent}{ids[node.id]} [label={_dot_quote(node.label)}, "
             f"shape={_SHAPES_DOT[node.kind]}, tooltip={_dot_quote(node.id)}];"
         )
+
+    # One cluster per loaded account, so that same-named roles of two accounts stay apart.
+    for index, (account, title) in enumerate(graph.accounts):
+        members = [n for n in graph.nodes if n.account == account]
+        if members:
+            lines.append(f"    subgraph cluster_{index} {{")
+            lines.append(f"        label={_dot_quote(title)}; style=rounded; color=gray50;")
+            lines.extend(node_line(n, "        ") for n in members)
+            lines.append("    }")
+    clustered = {a for a, _ in graph.accounts}
+    lines.extend(node_line(n, "    ") for n in graph.nodes if n.account not in clustered)
     for edge in graph.edges:
         style = ", style=dashed" if edge.conditional else ""
         lines.append(

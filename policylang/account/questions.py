@@ -471,7 +471,9 @@ def can(
     """What a principal may do: each action/resource its identity policies grant, and each
     grant that resource and trust policies of the loaded accounts make to it, checked with the
     evaluator (so SCPs, boundaries, explicit denies are applied). Wildcard actions and
-    resources are checked as written (e.g. the action `s3:Get*` itself)."""
+    resources are checked as written (e.g. the action `s3:Get*` itself), except a resource
+    ARN whose account field is a pattern (`arn:aws:iam::*:role/X`): it names no owner, so it
+    is checked once per loaded account it matches, with a note naming the original grant."""
     who = find_principal(env, principal, session_name=session_name)
     wanted = service.lower() if service else None
     pairs: list[tuple[str, str]] = []

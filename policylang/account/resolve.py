@@ -330,7 +330,8 @@ def resource_owner(
     """(account, resource policy, its description, resource tags) of a resource ARN.
 
     The owner is, in order: `explicit`; the account that registered a policy for the ARN (or
-    a parent such as the S3 bucket of an object); the ARN's account field; the only loaded
+    a parent such as the S3 bucket of an object); the ARN's account field when it is a
+    12-digit id (never a pattern such as `*`); the only loaded
     account; the principal's account (an unknown bucket is taken to be the caller's own)."""
     owner, entry = env.find_resource(resource_arn)
     if explicit is not None:

@@ -6,18 +6,25 @@ is clean, 1 otherwise. Unreadable files, directories and binary files are report
 other error (`io.*` codes), never as a traceback.
 
 The format of a file is chosen from its content (`detect_format`): a first non-blank `{` means
-IAM JSON. Other front ends register a checker in `CHECKERS` (the DSL adds `"dsl"`).
+IAM JSON; a file whose first word (after comments) is `account` is an account file of the DSL;
+anything else is a DSL policy. Each format has a checker in `CHECKERS`. DSL policies get the same
+diagnostics as JSON ones (the same `--kind` save-time rules, the same rendering); an account
+file is checked as a whole (its structure and every policy inside it), and `--kind` does not
+apply to it, since it holds policies of several kinds.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from policylang._json import decode_source
 from policylang.errors import PolicyLangError
+from policylang.grammar.account_decl import parse_account_dsl
+from policylang.grammar.dsl_to_ir import parse_dsl
 from policylang.grammar.json_to_ir import parse_iam_json
 from policylang.ir import PolicyKind
 from policylang.source import Source
@@ -35,16 +42,34 @@ def _check_json(text: str, name: str, kind: PolicyKind | None) -> None:
     parse_iam_json(text, source_name=name, kind=kind)
 
 
-CHECKERS: dict[str, Checker] = {"json": _check_json}
+def _check_dsl(text: str, name: str, kind: PolicyKind | None) -> None:
+    parse_dsl(text, source_name=name, kind=kind)
+
+
+def _check_account(text: str, name: str, kind: PolicyKind | None) -> None:
+    # `kind` is not used: an account file holds identity, trust and resource policies alike.
+    parse_account_dsl(text, source_name=name)
+
+
+CHECKERS: dict[str, Checker] = {
+    "json": _check_json,
+    "dsl": _check_dsl,
+    "account": _check_account,
+}
+
+# Blank lines and `#` comment lines, then the keyword `account` as a whole word.
+_ACCOUNT_FILE = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*account(?=[ \t\r\n])")
 
 
 def detect_format(text: str) -> str:
-    """`json` when the first non-blank character is `{` (or `[`, a JSON mistake), else `dsl`
-    if a DSL checker is registered, else `json` (so the JSON parser explains the problem)."""
+    """`json` when the first non-blank character is `{` (or `[`, a JSON mistake); `account`
+    when the first word after comments is `account`; else `dsl` (a DSL policy). A format
+    without a registered checker falls back to `json`, so the JSON parser explains."""
     stripped = text.lstrip(" \t\r\n\ufeff")
-    if not stripped or stripped[0] in "{[" or "dsl" not in CHECKERS:
+    if not stripped or stripped[0] in "{[":
         return "json"
-    return "dsl"
+    found = "account" if _ACCOUNT_FILE.match(stripped) else "dsl"
+    return found if found in CHECKERS else "json"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,9 +12,12 @@ import contextvars
 import functools
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 from contextlib import contextmanager
 
 from lark import Lark, Token
+from lark.parse_tree_builder import ChildFilter, ChildFilterLALR_NoPlaceholders
+from lark.parsers.lalr_analysis import Shift as _SHIFT
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from policylang.errors import PolicySyntaxError
@@ -111,6 +114,51 @@ def dsl_parser() -> Lark:
 def account_parser() -> Lark:
     """The account-file parser (`account_file`), built on first use."""
     return _build("account_file")
+
+
+def _reducer(rule: Any, callback: Any) -> Callable[[list[Any]], Any]:
+    """A rule's reduction, same result as lark's callback (child filter + builder) but cheaper.
+
+    Lark builds a `Tree` for every `_rule` and `__x_star_n` helper, only for the parent to
+    splice its children in; here those rules yield their filtered children as a plain list
+    and parents splice the list. Anything else keeps lark's own callback.
+    """
+    if isinstance(callback, ChildFilterLALR_NoPlaceholders):
+        include: list[tuple[int, bool]] | None = list(callback.to_include)
+        build = callback.node_builder
+    elif isinstance(callback, ChildFilter):  # pragma: no cover - other filter kinds
+        return callback  # type: ignore[no-any-return]
+    else:
+        include = None
+        build = callback
+    inline = str(rule.origin.name).startswith("_")
+    if inline and not (isinstance(build, functools.partial) and not build.keywords):
+        return callback  # type: ignore[no-any-return]  # a `_rule` with a method of its own
+    if include is None:
+        if inline:
+            return list
+        return build  # type: ignore[no-any-return]
+    if all(not expand for _, expand in include):
+        indices = [i for i, _ in include]
+        if inline:
+            return lambda children: [children[i] for i in indices]
+        return lambda children: build([children[i] for i in indices])
+
+    def reduce(children: list[Any]) -> Any:
+        filtered: list[Any] = []
+        for i, expand in include:
+            if expand:
+                filtered += children[i]
+            else:
+                filtered.append(children[i])
+        return filtered if inline else build(filtered)
+
+    return reduce
+
+
+@functools.cache
+def _fast_driver(parser: Lark) -> _FastDriver:
+    return _FastDriver(parser)
 
 
 @functools.cache
@@ -485,3 +533,187 @@ def parse_with(parse: Callable[[str], object], text: str, source: Source) -> obj
         return parse(text)
     except UnexpectedInput as error:
         raise translate(error, source) from None
+
+
+def parse_fast(parser: Lark, text: str, source: Source) -> object:
+    """Parse `text` with `parser`'s tables through the fast driver (same result as
+    `parser.parse`); on any input the driver does not handle, lark itself parses the text
+    again, so errors are exactly lark's (translated as by `parse_with`)."""
+    sink = _COMMENTS.get()
+    mark = len(sink) if sink is not None else 0
+    try:
+        return _fast_driver(parser).parse(text, sink)
+    except _Fallback:
+        if sink is not None:
+            del sink[mark:]
+    return parse_with(parser.parse, text, source)
+
+
+class _Fallback(Exception):
+    """The fast driver met something it leaves to lark (usually a syntax error)."""
+
+
+# The fast driver's scanner: one alternation, one match per lexeme. Group order matters only
+# where two can match at one place: JSONLIT `(1)` before the punctuation `(`, longer
+# punctuation (`<=`) before shorter (`<`).
+_LEXEME = (
+    r"(?P<WS>[ \t\r\n]+)"
+    r"|(?P<COMMENT>(?<!\S)#[^\n]*)"
+    r"|(?P<WORD>{word})"
+    r"|(?P<STRING>{string})"
+    r"|(?P<JSONLIT>{jsonlit})"
+    r"|(?P<ANNOTATION>{annotation})"
+    r"|(?P<PUNCT>{punct})"
+)
+
+
+class _FastDriver:
+    """An LALR driver over lark's own tables and callbacks, with a hand-made lexer.
+
+    Lark's contextual lexer runs one regex per lexeme and then its keyword callbacks; here a
+    single scanner cuts the text into lexemes and the parser state decides what a word is: a
+    keyword when the state accepts that keyword, else a WORD (that is what the contextual
+    lexer does: a keyword is an ordinary value wherever only a value can follow). Anything
+    else the state does not accept raises `_Fallback`, and lark's own parser reports it, so the
+    two parsers differ only in speed.
+    """
+
+    def __init__(self, parser: Lark) -> None:
+        lalr = parser.parser.parser.parser  # ParsingFrontend -> LALR_Parser -> _Parser
+        table = lalr.parse_table
+        self.states: dict[int, dict[str, tuple[object, object]]] = table.states
+        self.start_state: int = next(iter(table.start_states.values()))
+        self.end_state: int = next(iter(table.end_states.values()))
+        self.callbacks: dict[object, Callable[[list[object]], object]] = lalr.callbacks
+        # The table with plain-str keys and each reduction unpacked once: (True, state) for a
+        # shift, (False, (length, callback, goal)) for a reduction (lark's rule names are
+        # Tokens, whose comparisons are slow).
+        self.table: dict[int, dict[str, tuple[bool, Any]]] = {
+            state: {
+                str(name): (
+                    (True, arg)
+                    if action is _SHIFT
+                    else (False, (len(arg.expansion), _reducer(arg, self.callbacks[arg]),
+                                  str(arg.origin.name)))
+                )
+                for name, (action, arg) in row.items()
+            }
+            for state, row in table.states.items()
+        }
+        patterns = {t.name: t.pattern for t in parser.terminals}
+        word_re = re.compile(patterns["WORD"].to_regexp())
+        self.keywords: dict[str, str] = {}
+        punct: dict[str, str] = {}
+        for name, pattern in patterns.items():
+            if pattern.type != "str":
+                continue
+            value = pattern.value
+            match = word_re.fullmatch(value)
+            if match is not None:
+                self.keywords[value] = name
+            else:
+                punct[value] = name
+        self.punct = punct
+        self.scanner = re.compile(
+            _LEXEME.format(
+                word=patterns["WORD"].to_regexp(),
+                string=patterns["STRING"].to_regexp(),
+                jsonlit=patterns["JSONLIT"].to_regexp(),
+                annotation=patterns["ANNOTATION"].to_regexp(),
+                punct="|".join(re.escape(p) for p in sorted(punct, key=lambda p: -len(p))),
+            )
+        )
+        # A terminal with a callback of its own (none today) takes lark's path.
+        self.has_terminal_callbacks = any(isinstance(key, str) for key in self.callbacks)
+
+    def parse(self, text: str, comments: list[Token] | None) -> object:
+        if self.has_terminal_callbacks:
+            raise _Fallback
+        table = self.table
+        end_state = self.end_state
+        keywords = self.keywords
+        punct = self.punct
+        match = self.scanner.match
+        new_token = Token
+        new_str = str.__new__
+        state = self.start_state
+        state_stack = [state]
+        value_stack: list[object] = []
+        actions = table[state]
+        pos = 0
+        size = len(text)
+        line = 1
+        line_start = 0
+        token: Any = None
+        while True:
+            if pos < size:
+                found = match(text, pos)
+                if found is None:
+                    raise _Fallback
+                kind = found.lastgroup
+                end = found.end()
+                value = found.group()
+                if kind == "WS":
+                    newlines = value.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = pos + value.rindex("\n") + 1
+                    pos = end
+                    continue
+                column = pos - line_start + 1
+                if kind == "WORD":
+                    keyword = keywords.get(value)
+                    kind = keyword if keyword is not None and keyword in actions else "WORD"
+                elif kind == "PUNCT":
+                    kind = punct[value]
+                elif kind == "COMMENT":
+                    if comments is not None:
+                        comments.append(
+                            new_token("COMMENT", value, pos, line, column, line,
+                                      column + end - pos, end)
+                        )
+                    pos = end
+                    continue
+                # Token(...) inlined: lark's constructor costs two more calls per token.
+                token = new_str(Token, value)
+                token.type = kind
+                token.value = value
+                token.start_pos = pos
+                token.line = token.end_line = line
+                token.column = column
+                token.end_column = column + end - pos
+                token.end_pos = end
+                pos = end
+            else:
+                kind = "$END"
+            # Reduce as far as the lookahead says, then shift it (lark's feed_token).
+            while True:
+                step = actions.get(kind)  # type: ignore[arg-type]
+                if step is None:
+                    raise _Fallback
+                if step[0]:
+                    state = step[1]
+                    state_stack.append(state)
+                    value_stack.append(token)
+                    actions = table[state]
+                    break
+                count, callback, goal = step[1]
+                if callback is list and count == 1:  # `_rule: x`, the commonest reduction
+                    value_stack[-1] = [value_stack[-1]]
+                    del state_stack[-1]
+                    state = table[state_stack[-1]][goal][1]
+                    state_stack.append(state)
+                    actions = table[state]
+                    continue
+                if count:
+                    children = value_stack[-count:]
+                    del state_stack[-count:]
+                    del value_stack[-count:]
+                else:
+                    children = []
+                value_stack.append(callback(children))
+                state = table[state_stack[-1]][goal][1]
+                state_stack.append(state)
+                actions = table[state]
+                if state == end_state and kind == "$END":
+                    return value_stack[-1]

@@ -155,7 +155,7 @@ def parse_account_dsl(text: str, *, source_name: str = "<string>") -> tuple[Acco
     parser = _lark.account_parser()
     try:
         with _lark.collecting_comments(text):
-            items = _lark.parse_with(parser.parse, text, source)
+            items = _lark.parse_fast(parser, text, source)
         assert isinstance(items, list)
         accounts = []
         for item in items:

@@ -804,7 +804,7 @@ def parse_dsl(
     parser = _lark.dsl_parser()
     try:
         with _lark.collecting_comments(text) as comments:
-            items = _lark.parse_with(parser.parse, text, source)
+            items = _lark.parse_fast(parser, text, source)
         assert isinstance(items, list)
         policy = _build_policy(items, comments, source)
         if kind is not None:

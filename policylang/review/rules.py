@@ -34,6 +34,7 @@ from policylang.operators import Family, Operator, SetQualifier, parse_operator
 from policylang.patterns import match_action, match_resource
 from policylang.review import catalogue as cat
 from policylang.review.findings import RULES, Finding, Fix, Severity
+from policylang.review.known import Catalogue, load_catalogue, unknown_names
 
 __all__ = ["DSL_AVAILABLE", "granted_launch_actions", "infer_kind", "review_policy"]
 
@@ -282,6 +283,7 @@ class _Review:
     launch_elsewhere: tuple[str, ...] = ()
     launch_here: set[str] = attrs.Factory(set)
     found: list[Finding] = attrs.Factory(list)
+    catalogue: Catalogue | None = None
 
     def add(
         self,
@@ -343,8 +345,42 @@ class _Review:
                 if self.kind in (PolicyKind.RESOURCE, PolicyKind.TRUST):
                     self._principals(index, s)
             self._conditions(index, s)
+            if self.catalogue is not None:
+                self._known(index, s, self.catalogue)
         self._redundancy()
         return self.found
+
+    # ---------------------------------------------------------------- PL6xx
+
+    def _known(self, i: int, s: Statement, catalogue: Catalogue) -> None:
+        items = s.action.values.items
+        for code, bad, message, guess in unknown_names(catalogue, items):
+            replacement = guess or "service:ActionName"
+            fixed = tuple(replacement if a == bad else a for a in items)
+            spec = attrs.evolve(s.action, values=_values(*fixed))
+            hint = f" (did you mean `{guess}`?)" if guess else ""
+            self.add(code, i, message + hint,
+                     fix=_fix(f"use `{guess}`" if guess else
+                              "name an action of the service (see the service authorization "
+                              "reference)", attrs.evolve(s, action=spec)))
+        seen: set[str] = set()
+        for ci, ei, _op, entry in _cond_entries(s):
+            if entry.key.lower() in seen:
+                continue
+            seen.add(entry.key.lower())
+            verdict = catalogue.judge_key(entry.key)
+            if verdict is None or verdict[0]:
+                continue
+            guess = verdict[1]
+            hint = f" (did you mean `{guess}`?)" if guess else ""
+            clauses = list(s.condition or ())
+            clause = clauses[ci]
+            entries = list(clause.entries)
+            entries[ei] = attrs.evolve(entry, key=guess or "service:ConditionKey")
+            clauses[ci] = attrs.evolve(clause, entries=tuple(entries))
+            self.add("PL603", i, f"unknown condition key `{entry.key}`{hint}",
+                     fix=_fix(f"use `{guess}`" if guess else "use a key the service defines",
+                              attrs.evolve(s, condition=tuple(clauses))))
 
     # ---------------------------------------------------------------- PL1xx / PL2xx
 
@@ -714,13 +750,15 @@ def review_policy(
     principals: Sequence[str] = (),
     own_accounts: Iterable[str] = (),
     launch_elsewhere: Iterable[str] = (),
+    catalogue: bool = True,
 ) -> list[Finding]:
     """Review one policy document; findings in statement order.
 
     `kind` None infers it from the document (`infer_kind`); `own_accounts` are the account ids
     that are not "another account" (PL302/PL303); `label` and `principals` name the policy and
     who has it in an account; `launch_elsewhere` are compute-launching actions (PL202) that
-    the same principals get from their other policies."""
+    the same principals get from their other policies. `catalogue` enables PL601–PL603 when
+    the optional action catalogue is installed."""
     name = file or (policy.source.name if policy.source is not None else "<policy>")
     review = _Review(
         policy,
@@ -730,6 +768,7 @@ def review_policy(
         tuple(principals),
         frozenset(own_accounts),
         tuple(launch_elsewhere),
+        catalogue=load_catalogue() if catalogue else None,
     )
     found = review.run()
     return sorted(found, key=lambda f: (f.statement_index or 0, f.code))

@@ -269,3 +269,31 @@ account 111122223333 {
     assert "assumable by aws arn:aws:iam::999988887777:root\n" in out
     assert out.count("trust {") == 2
     assert load_account_dsl(out).accounts == env.accounts
+
+
+def test_organization_sidecar_and_explicit_file_conflict(tmp_path: pathlib.Path) -> None:
+    dsl = tmp_path / "acct.pdsl"
+    dsl.write_text(SAMPLE_DSL.read_text())
+    assert load_any(dsl).organization is None  # no sidecar beside the copy
+    org = SAMPLE_DIR / "account.org.json"
+    (tmp_path / "acct.org.json").write_text(org.read_text())
+    assert load_any(dsl).organization is not None
+    with pytest.raises(AccountError, match="two organizations"):
+        load_environment([dsl], org)
+
+
+def test_export_says_what_it_cannot_represent() -> None:
+    from policylang.account import Account
+
+    account = Account("111122223333")
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                   "Resource": "*"}]}
+    policy = account.create_policy("P", doc)
+    account.create_policy_version(policy.arn, doc)
+    account.put_resource_policy("arn:aws:s3:::b", None, tags={"k": "v"})
+    text = export_account_dsl(account)
+    assert "#   1 non-default version(s) of arn:aws:iam::111122223333:policy/P" in text
+    assert "#   the tags of arn:aws:s3:::b" in text
+    reloaded = load_dsl_account(text)
+    assert reloaded.policies[policy.arn].default_version_id == "v1"
+    assert "arn:aws:s3:::b" not in reloaded.resource_policies

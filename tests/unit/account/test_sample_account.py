@@ -173,6 +173,8 @@ def test_graph_dot_is_valid_graphviz(env: Environment, tmp_path: pathlib.Path) -
     assert "trusted (external)" in dot_text  # account 999988887777 → Auditor
     # alice is modelled: her trust edge to Admin is the evaluated one, not an external one.
     assert dot_text.count("trusted (external)") == 1
+    assert dot_text.count("subgraph cluster_") == 3  # one per loaded account
+    assert '"acme-prod (222222222222)"' in dot_text
     program = shutil.which("dot")
     if program is None:
         pytest.skip("Graphviz `dot` is not installed (CI should install graphviz)")

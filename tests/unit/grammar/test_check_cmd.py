@@ -78,3 +78,106 @@ def test_format_detection_and_the_per_file_function() -> None:
     assert error is not None
     assert error.code == "policy.missing-statement"
     assert check_data(GOOD, "x.json", None) is None
+
+
+# ---------------------------------------------------------------- the DSL
+
+ACCOUNT = pathlib.Path(__file__).with_name("acme_account.policy")
+DSL_GOOD = "# read the logs\nallow s3:GetObject on arn:aws:s3:::logs/*\n"
+DSL_PRINCIPAL = "allow s3:GetObject on *\n  by *\n"
+JSON_PRINCIPAL = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
+    '"Resource": "*", "Principal": "*"}]}'
+)
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+
+
+def test_dsl_format_detection() -> None:
+    assert detect_format(DSL_GOOD) == "dsl"
+    assert detect_format("\n  allow * on *") == "dsl"
+    assert detect_format(ACCOUNT.read_text(encoding="utf-8")) == "account"
+    assert detect_format("account 111122223333 {}") == "account"
+    # A statement about an action named `account…` is a policy, not an account file.
+    assert detect_format("allow account:GetAccountInformation on *") == "dsl"
+    assert detect_format("accounts x") == "dsl"
+
+
+def test_clean_dsl_file_and_account_file(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "good.policy"
+    path.write_text(DSL_GOOD, encoding="utf-8")
+    assert main(["check", "--kind", "identity", str(path), str(ACCOUNT)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "checked 2 files: all clean" in captured.err
+
+
+def test_dsl_and_json_give_the_same_save_time_diagnostic(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dsl = tmp_path / "p.policy"
+    dsl.write_text(DSL_PRINCIPAL, encoding="utf-8")
+    js = tmp_path / "p.json"
+    js.write_text(JSON_PRINCIPAL, encoding="utf-8")
+    assert main(["check", "--kind", "identity", str(dsl), str(js)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    dsl_line = next(line for line in out if line.startswith(f"{dsl}:"))
+    json_line = next(line for line in out if line.startswith(f"{js}:"))
+    # Same code, message and field path; only the file and position differ.
+    assert dsl_line == (
+        f"{dsl}:2:6: error[policy.principal-forbidden]: Policy document should not specify a "
+        "principal. (at Statement[0].Principal)"
+    )
+    assert json_line.split(": ", 1)[1] == dsl_line.split(": ", 1)[1]
+    # The same DSL is a fine resource policy, and fine without --kind.
+    assert main(["check", "--kind", "resource", str(dsl)]) == 0
+    assert main(["check", str(dsl)]) == 0
+
+
+def test_dsl_syntax_error_on_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, "allow s3:GetObject\n  on *\n  oops\n")
+    assert main(["check", "-"]) == 1
+    captured = capsys.readouterr()
+    first, hint = captured.out.splitlines()[:2]
+    assert first.startswith("<stdin>:3:3: error[syntax.unexpected-token]: ")
+    assert first.endswith("found `oops`")
+    assert hint == "  hint: separate list items with commas: `*, oops`"
+    assert "checked 1 file: 1 with errors" in captured.err
+
+
+def test_dsl_clean_on_stdin_with_kind(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, DSL_PRINCIPAL)
+    assert main(["check", "--kind", "resource", "-"]) == 0
+    assert "all clean" in capsys.readouterr().err
+
+
+def test_dsl_meaning_error_in_a_file(tmp_path: pathlib.Path) -> None:
+    text = "allow s3:GetObject on *\n  when aws:SourceIp == 10.0.0.1\n"
+    error = check_data(text.encode(), "ip.policy", None)
+    assert error is not None
+    assert error.render().startswith("ip.policy:2:8: error[policy.string-test-on-typed-key]: ")
+
+
+def test_account_file_errors(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "acct.policy"
+    path.write_text(
+        "# prod\naccount 111122223333 {\n  user alice { attach Missing }\n"
+        "  role r {\n    assumable by aws 111122223333\n  }\n  user alice\n}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"{path}:7:8: error[account.duplicate-name]: user `alice` is declared twice"
+    )
+    bad_syntax = check_data("account 1 {\n  user\n}\n", "a.policy", None)
+    assert bad_syntax is not None
+    assert bad_syntax.render().startswith("a.policy:3:1: error[syntax.unexpected-token]: ")
