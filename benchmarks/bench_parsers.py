@@ -23,13 +23,13 @@ from collections.abc import Callable
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from benchmarks.gen_policies import make_policy  # noqa: E402
-from policylang.grammar import _lark  # noqa: E402
-from policylang.grammar.dsl_to_ir import parse_dsl  # noqa: E402
-from policylang.grammar.ir_to_dsl import format_dsl  # noqa: E402
-from policylang.grammar.ir_to_json import format_iam_json  # noqa: E402
-from policylang.grammar.json_to_ir import parse_iam_json  # noqa: E402
-from policylang.ir import Policy  # noqa: E402
+from benchmarks.gen_policies import make_policy
+from policylang.grammar import _lark
+from policylang.grammar.dsl_to_ir import parse_dsl
+from policylang.grammar.ir_to_dsl import format_dsl
+from policylang.grammar.ir_to_json import format_iam_json
+from policylang.grammar.json_to_ir import parse_iam_json
+from policylang.ir import Policy
 
 _PRINCIPALS: list[object] = [
     "*",

@@ -208,7 +208,9 @@ def _batch(lines_path: str, workers: int) -> dict[str, Any]:
     cpu0 = _cpu()
     t0 = time.perf_counter()
     with open(lines_path, "rb") as handle:
-        summary = run_batch(read_lines(handle), out, options=BatchOptions(), workers=workers)
+        # fork: the workers are children of this process, so RUSAGE_CHILDREN counts them
+        summary = run_batch(read_lines(handle), out, options=BatchOptions(), workers=workers,
+                            start_method="fork")
     total = time.perf_counter() - t0
     cpu = _cpu() - cpu0
     decisions = [json.loads(line).get("decision", "error")
@@ -369,8 +371,9 @@ def _report(
             f"{load} | {r['sets']} | {r['rss_mb']:.1f} | {100 * agree:.2f}% |"
         )
         if why or r.get("note"):
-            notes.append(f"- **{name}**: {r.get('note', '')}"
-                         + (f" disagreements (peer vs policylang): {why}." if why else "")
+            note = r.get("note", "")
+            notes.append(f"- **{name}**: " + (f"{note}; " if note else "")
+                         + (f"disagreements (peer vs policylang): {why}." if why else "")
                          + f" Documented gaps: {GAPS.get(name, '')}.")
     b1 = batch1["n"] / batch1["decide_s"]
     b2 = batch2["n"] / batch2["decide_s"]

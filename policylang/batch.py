@@ -755,6 +755,7 @@ def run_batch(
     submit: Callable[[Chunk], Callable[[], ChunkResult]] | None = None,
     window: int | None = None,
     reader_factory: ReaderFactory | None = None,
+    start_method: str | None = None,
 ) -> Summary:
     """Decide every line, writing one JSON line each to `out` in input order; return the counts.
 
@@ -763,6 +764,7 @@ def run_batch(
     At most `window` chunks are in flight, so memory stays bounded whatever the input size.
     `on_error` receives each rendered error; `progress` (a terminal) gets a progress line.
     `reader_factory` builds each evaluator's `RecordReader` (default: simulation cases).
+    `start_method` is the multiprocessing start method (default: forkserver where available).
     """
     options = options if options is not None else BatchOptions()
     summary = Summary()
@@ -789,9 +791,13 @@ def run_batch(
         if submit is not None:
             _pipeline(chunks, submit, finish, window or 8)
             return summary
-        # fork is cheap and inherits the imported modules; elsewhere the default (spawn).
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        context = multiprocessing.get_context(method)
+        # forkserver: workers fork from a clean single-threaded server (forking a process that
+        # runs threads, e.g. a Dask client, can deadlock), and start fast; else the default.
+        if start_method is None and "forkserver" in multiprocessing.get_all_start_methods():
+            start_method = "forkserver"
+        context = multiprocessing.get_context(start_method)
+        if context.get_start_method() == "forkserver":
+            context.set_forkserver_preload(["policylang.batch"])
         with context.Pool(
             workers, initializer=_worker_init, initargs=(options, reader_factory)
         ) as pool:

@@ -24,6 +24,7 @@ class PolicyLangError(Exception):
         source: Source | None = None,
         path: str | None = None,
         hint: str | None = None,
+        expected: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -32,6 +33,8 @@ class PolicyLangError(Exception):
         self.source = source
         self.path = path
         self.hint = hint
+        # Syntax errors: what could have stood here, in words (`,`, `on`, a value, …).
+        self.expected = expected
 
     @property
     def source_name(self) -> str:
@@ -49,6 +52,8 @@ class PolicyLangError(Exception):
             text += f" (at {self.path})"
         if snippet and self.span is not None and self.source is not None:
             text += "\n" + self.source.snippet(self.span)
+        if self.expected:
+            text += f"\n  expected: {join_alternatives(self.expected)}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -98,6 +103,13 @@ class AuthError(PolicyLangError):
         super().__init__(message, code=str(code), **kwargs)  # type: ignore[arg-type]
         self.aws_error = aws_error
         self.status = status
+
+
+def join_alternatives(words: tuple[str, ...] | list[str]) -> str:
+    """`a`, `a or b`, `a, b or c`: how an `expected:` line lists the alternatives."""
+    if len(words) <= 1:
+        return "".join(words) or "nothing"
+    return ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _kebab(name: str) -> str:

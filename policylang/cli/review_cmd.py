@@ -4,6 +4,8 @@ Policy files are IAM JSON (or DSL when the DSL front end is installed); `--accou
 reviews every policy of an account file (identity, trust and resource policies) and names the
 principals that hold each policy. Findings go to stdout as text, JSON or SARIF 2.1.0. Files
 that cannot be read or parsed are reported on stderr as `file:line:col: error[code]: message`.
+`--report OUT.html|OUT.md` (with `--account`) also writes the account review report (findings,
+widest reach, trust graph, and unused access with `--from-cloudtrail LOGS`).
 
 Exit status: 1 when any finding is at or above `--fail-on` (default `error`) or any file could
 not be reviewed, else 0.
@@ -77,6 +79,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="lowest severity that makes the exit status 1 (default: error)",
     )
     parser.add_argument("--no-fix", action="store_true", help="text output without fixes")
+    parser.add_argument(
+        "--report",
+        metavar="OUT",
+        default=None,
+        help="with --account: also write the account review report to OUT (.html or .md): "
+        "findings, widest reach, trust graph, unused access",
+    )
+    parser.add_argument(
+        "--from-cloudtrail",
+        action="append",
+        default=[],
+        metavar="LOGS",
+        help="with --report: CloudTrail logs (files or directories) for the unused-access "
+        "summary; repeatable",
+    )
     parser.set_defaults(func=run)
 
 
@@ -120,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.files and not args.account:
         print("policylang review: error: give policy files or --account FILE", file=sys.stderr)
         return 2
+    if args.report is not None or args.from_cloudtrail:
+        return _report(args)
     kind = PolicyKind(args.kind) if args.kind else None
     findings: list[Finding] = []
     failed = 0
@@ -169,3 +188,50 @@ def _summary(findings: list[Finding], files: int, failed: int) -> None:
     if failed:
         text += f"; {failed} could not be reviewed"
     print(text, file=sys.stderr)
+
+
+def _report(args: argparse.Namespace) -> int:
+    """`--report OUT`: write the account review report; the findings' exit status."""
+    if args.report is None:
+        print("policylang review: error: --from-cloudtrail needs --report OUT", file=sys.stderr)
+        return 2
+    if not args.account or args.files:
+        print("policylang review: error: --report needs --account FILE (and no policy files)",
+              file=sys.stderr)
+        return 2
+    suffix = Path(args.report).suffix.lower()
+    if suffix not in (".html", ".htm", ".md", ".markdown"):
+        print(f"policylang review: error: --report {args.report}: use a .html or .md file name",
+              file=sys.stderr)
+        return 2
+    from policylang.review.account_report import (
+        build_account_report,
+        render_html,
+        render_markdown,
+    )
+
+    try:
+        report = build_account_report(args.account, cloudtrail=args.from_cloudtrail)
+    except PolicyLangError as error:
+        print(error.render(), file=sys.stderr)
+        return 1
+    except OSError as error:
+        where = error.filename or ", ".join(args.account)
+        print(f"{where}: error[io.unreadable]: {error.strerror or error}", file=sys.stderr)
+        return 1
+    text = render_html(report) if suffix in (".html", ".htm") else render_markdown(report)
+    try:
+        Path(args.report).write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"{args.report}: error[io.unwritable]: {error.strerror or error}", file=sys.stderr)
+        return 1
+    findings = list(report.findings)
+    if args.format == "json":
+        sys.stdout.write(format_json(findings, files=len(args.account)))
+    elif args.format == "sarif":
+        sys.stdout.write(_json.dumps(to_sarif(findings), pretty=True) + "\n")
+    _summary(findings, len(args.account), 0)
+    print(f"report written to {args.report}", file=sys.stderr)
+    if args.fail_on == "never":
+        return 0
+    return exit_status(findings, Severity(args.fail_on))

@@ -12,15 +12,15 @@ import contextvars
 import functools
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 from contextlib import contextmanager
+from typing import Any
 
 from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.parse_tree_builder import ChildFilter, ChildFilterLALR_NoPlaceholders
 from lark.parsers.lalr_analysis import Shift as _SHIFT
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from policylang.errors import PolicySyntaxError
+from policylang.errors import PolicySyntaxError, join_alternatives
 from policylang.source import Source, Span
 
 # Comments seen by the lexer during the current parse (the parser is shared, the list is not).
@@ -127,13 +127,13 @@ def _reducer(rule: Any, callback: Any) -> Callable[[list[Any]], Any]:
         include: list[tuple[int, bool]] | None = list(callback.to_include)
         build = callback.node_builder
     elif isinstance(callback, ChildFilter):  # pragma: no cover - other filter kinds
-        return callback  # type: ignore[no-any-return]
+        raise _Unsupported(str(rule))
     else:
         include = None
         build = callback
     inline = str(rule.origin.name).startswith("_")
     if inline and not (isinstance(build, functools.partial) and not build.keywords):
-        return callback  # type: ignore[no-any-return]  # a `_rule` with a method of its own
+        raise _Unsupported(str(rule))  # pragma: no cover - a `_rule` with a method of its own
     if include is None:
         if inline:
             return list
@@ -143,11 +143,20 @@ def _reducer(rule: Any, callback: Any) -> Callable[[list[Any]], Any]:
         if inline:
             return lambda children: [children[i] for i in indices]
         return lambda children: build([children[i] for i in indices])
+    if len(include) == 1:  # one spliced child: its list is the result (nothing else holds it)
+        only = include[0][0]
+        if inline:
+            return lambda children: children[only]
+        return lambda children: build(children[only])
 
     def reduce(children: list[Any]) -> Any:
-        filtered: list[Any] = []
+        filtered: list[Any] | None = None
         for i, expand in include:
-            if expand:
+            if filtered is None:
+                # A spliced child's list is fresh and unshared: extend it in place (as lark's
+                # left-recursion shortcut does) rather than copy it.
+                filtered = children[i] if expand else [children[i]]
+            elif expand:
                 filtered += children[i]
             else:
                 filtered.append(children[i])
@@ -236,9 +245,7 @@ def describe_expected(names: set[str]) -> list[str]:
 
 
 def join_words(words: list[str]) -> str:
-    if len(words) <= 1:
-        return "".join(words) or "nothing"
-    return ", ".join(words[:-1]) + " or " + words[-1]
+    return join_alternatives(words)
 
 
 def token_span(token: Token) -> Span:
@@ -329,9 +336,9 @@ def _unexpected_character(error: UnexpectedCharacters, source: Source) -> Policy
         hint = 'close the string with `"` on the same line (write a line break as `\\n`)'
     elif char == '"':
         hint = "check the string's escapes: JSON rules (`\\\"`, `\\\\`, `\\n`, `\\uXXXX`)"
-    if expected:
-        message += f"; expected {join_words(expected)}"
-    return PolicySyntaxError(message, code=code, span=span, source=source, hint=hint)
+    return PolicySyntaxError(
+        message, code=code, span=span, source=source, hint=hint, expected=tuple(expected)
+    )
 
 
 def _safe_accepts(error: UnexpectedToken) -> set[str]:
@@ -359,7 +366,7 @@ def _unexpected_token(error: UnexpectedToken, source: Source) -> PolicySyntaxErr
     if token.type == "$END":
         offset = len(source.text)
         span = source.span(offset, offset)
-        message = f"unexpected end of file; expected {join_words(expected)}"
+        message = "unexpected end of file"
         hint = None
         if previous is not None and previous.type == "COMMA":
             hint = "remove the trailing comma, or add the missing item"
@@ -368,16 +375,18 @@ def _unexpected_token(error: UnexpectedToken, source: Source) -> PolicySyntaxErr
         ):
             hint = "an annotation belongs to the statement below it"
         return PolicySyntaxError(
-            message, code="syntax.unexpected-end", span=span, source=source, hint=hint
+            message, code="syntax.unexpected-end", span=span, source=source, hint=hint,
+            expected=tuple(expected),
         )
     span = token_span(token)
     shown = str(token)
-    message = f"expected {join_words(expected)}, found `{shown}`"
+    message = f"unexpected `{shown}`"
     code = "syntax.unexpected-token"
     hint = _token_hint(token, previous, stack, tokens, accepts, source)
     before = stack[-2] if len(stack) >= 2 else None
     if token.type == "AND" and _last_clause(tokens) == "UNLESS":
         code = "syntax.unless-with-and"
+        expected = []
         message = "`unless` takes exactly one test, found `and`"
         hint = (
             "`unless A and B` would mean \"not (A and B)\", which IAM cannot express; "
@@ -391,13 +400,16 @@ def _unexpected_token(error: UnexpectedToken, source: Source) -> PolicySyntaxErr
         and before.type == "COMMA"
     ):
         code = "syntax.keyword-as-value"
+        expected = []
         message = (
             f"`{previous}` was read as a value because it follows a comma; "
             f"found `{shown}` after it"
         )
         hint = f"remove the comma before `{previous}`"
         span = token_span(previous)
-    return PolicySyntaxError(message, code=code, span=span, source=source, hint=hint)
+    return PolicySyntaxError(
+        message, code=code, span=span, source=source, hint=hint, expected=tuple(expected)
+    )
 
 
 def _last_clause(tokens: list[Token]) -> str | None:
@@ -553,6 +565,10 @@ class _Fallback(Exception):
     """The fast driver met something it leaves to lark (usually a syntax error)."""
 
 
+class _Unsupported(Exception):
+    """A grammar feature the fast driver does not reproduce: lark parses every text."""
+
+
 # The fast driver's scanner: one alternation, one match per lexeme. Group order matters only
 # where two can match at one place: JSONLIT `(1)` before the punctuation `(`, longer
 # punctuation (`<=`) before shorter (`<`).
@@ -581,25 +597,15 @@ class _FastDriver:
     def __init__(self, parser: Lark) -> None:
         lalr = parser.parser.parser.parser  # ParsingFrontend -> LALR_Parser -> _Parser
         table = lalr.parse_table
-        self.states: dict[int, dict[str, tuple[object, object]]] = table.states
         self.start_state: int = next(iter(table.start_states.values()))
         self.end_state: int = next(iter(table.end_states.values()))
         self.callbacks: dict[object, Callable[[list[object]], object]] = lalr.callbacks
-        # The table with plain-str keys and each reduction unpacked once: (True, state) for a
-        # shift, (False, (length, callback, goal)) for a reduction (lark's rule names are
-        # Tokens, whose comparisons are slow).
-        self.table: dict[int, dict[str, tuple[bool, Any]]] = {
-            state: {
-                str(name): (
-                    (True, arg)
-                    if action is _SHIFT
-                    else (False, (len(arg.expansion), _reducer(arg, self.callbacks[arg]),
-                                  str(arg.origin.name)))
-                )
-                for name, (action, arg) in row.items()
-            }
-            for state, row in table.states.items()
-        }
+        self.supported = True
+        try:
+            self.table = self._table(table)
+        except _Unsupported:  # pragma: no cover - the grammar uses no such feature today
+            self.supported = False
+            self.table = {}
         patterns = {t.name: t.pattern for t in parser.terminals}
         word_re = re.compile(patterns["WORD"].to_regexp())
         self.keywords: dict[str, str] = {}
@@ -626,8 +632,25 @@ class _FastDriver:
         # A terminal with a callback of its own (none today) takes lark's path.
         self.has_terminal_callbacks = any(isinstance(key, str) for key in self.callbacks)
 
+    def _table(self, table: Any) -> dict[int, dict[str, tuple[bool, Any]]]:
+        # The table with plain-str keys and each reduction unpacked once: (True, state) for a
+        # shift, (False, (length, callback, goal)) for a reduction (lark's rule names are
+        # Tokens, whose comparisons are slow).
+        return {
+            state: {
+                str(name): (
+                    (True, arg)
+                    if action is _SHIFT
+                    else (False, (len(arg.expansion), _reducer(arg, self.callbacks[arg]),
+                                  str(arg.origin.name)))
+                )
+                for name, (action, arg) in row.items()
+            }
+            for state, row in table.states.items()
+        }
+
     def parse(self, text: str, comments: list[Token] | None) -> object:
-        if self.has_terminal_callbacks:
+        if self.has_terminal_callbacks or not self.supported:
             raise _Fallback
         table = self.table
         end_state = self.end_state

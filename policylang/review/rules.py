@@ -371,15 +371,16 @@ class _Review:
             verdict = catalogue.judge_key(entry.key)
             if verdict is None or verdict[0]:
                 continue
-            guess = verdict[1]
-            hint = f" (did you mean `{guess}`?)" if guess else ""
+            key_guess = verdict[1]
+            hint = f" (did you mean `{key_guess}`?)" if key_guess else ""
             clauses = list(s.condition or ())
             clause = clauses[ci]
             entries = list(clause.entries)
-            entries[ei] = attrs.evolve(entry, key=guess or "service:ConditionKey")
+            entries[ei] = attrs.evolve(entry, key=key_guess or "service:ConditionKey")
             clauses[ci] = attrs.evolve(clause, entries=tuple(entries))
             self.add("PL603", i, f"unknown condition key `{entry.key}`{hint}",
-                     fix=_fix(f"use `{guess}`" if guess else "use a key the service defines",
+                     fix=_fix(f"use `{key_guess}`" if key_guess
+                              else "use a key the service defines",
                               attrs.evolve(s, condition=tuple(clauses))))
 
     # ---------------------------------------------------------------- PL1xx / PL2xx

@@ -285,6 +285,8 @@ def test_fixes_remove_or_reduce_their_finding(path: pathlib.Path) -> None:
         again = [
             f for f in review_policy(fixed, kind=expect.kind, own_accounts=expect.account_ids)
             if f.code == finding.code and f.statement_index == finding.statement_index
+            # PL6xx: one finding per unknown name; the fix renames that name only.
+            and (not finding.code.startswith("PL6") or f.message == finding.message)
         ]
         for left in again:
             if finding.code in INHERENT:
