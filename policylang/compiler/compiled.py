@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 from policylang.compiler.lower import CallerKey, CompiledStatement, StatementGroup, caller_key
-from policylang.decision import Decision, EvaluationResult, MatchedStatement
+from policylang.decision import Decision, EvaluationResult
 from policylang.evaluator import (
     GET_CALLER_IDENTITY,
     RCP_SERVICES,
@@ -238,7 +238,15 @@ class _Plan:
     """The candidate statements of every group for one action (memoised per set)."""
 
     __slots__ = (
-        "boundary", "identity", "needs_ctx", "rank", "rcp", "resource", "scp", "session"
+        "boundary",
+        "identity",
+        "needs_ctx",
+        "rank",
+        "rcp",
+        "resource",
+        "results",
+        "scp",
+        "session",
     )
 
     def __init__(self, compiled: CompiledPolicySet, action: str, lowered: str) -> None:
@@ -263,6 +271,7 @@ class _Plan:
         # Matched statements are reported in the reference's order: by the position of their
         # policy object in all_policies() (its last position if listed twice), then index.
         order = compiled._order
+        self.results: dict[tuple[object, ...], EvaluationResult] = {}
         self.rank: dict[CompiledStatement, tuple[int, int]] = {
             st: (order.get(id(st.named), len(order)), st.index)
             for c in everything
@@ -336,12 +345,40 @@ def _run(
 
 
 _matched_of = operator.attrgetter("matched")
+_DECISIONS = {"E": _EXPLICIT, "I": _IMPLICIT, "A": _ALLOWED}
+_RESULT_LIMIT = 256
 
 
-def _sorted(statements: list[CompiledStatement], plan: _Plan) -> tuple[MatchedStatement, ...]:
+def _result(
+    plan: _Plan,
+    decision: str,
+    statements: list[CompiledStatement],
+    missing_keys: tuple[str, ...],
+    details: tuple[str | None, ...],
+    deciding: str | None,
+) -> EvaluationResult:
+    """The EvaluationResult, interned per plan: equal outcomes share one immutable object.
+
+    Matched statements are sorted into the reference's order first (stable, like its sort).
+    """
     if len(statements) > 1:
-        statements.sort(key=plan.rank.__getitem__)  # stable, like the reference's sort
-    return tuple(map(_matched_of, statements))
+        statements.sort(key=plan.rank.__getitem__)
+    key = (decision, deciding, missing_keys, details, tuple(map(id, statements)))
+    results = plan.results
+    found = results.get(key)
+    if found is not None:
+        return found
+    result = EvaluationResult(
+        _DECISIONS[decision],
+        tuple(map(_matched_of, statements)),
+        missing_keys,
+        dict(zip(_SET_NAMES, details, strict=True)),
+        deciding,
+    )
+    if len(results) >= _RESULT_LIMIT:
+        results.clear()
+    results[key] = result
+    return result
 
 
 _DENY_S = "explicitDeny"
@@ -459,7 +496,7 @@ class CompiledPolicySet:
     ) -> dict[str, ContextValue]:
         """The request context (lower-cased keys) with the derived keys this set reads."""
         context = request.context
-        ctx = dict(zip(map(str.lower, context), context.values(), strict=True)) if context else {}
+        ctx = {k.lower(): v for k, v in context.items()}
         if self.derived_reads:
             if facts is None:
                 facts = principal_facts(request.principal)
@@ -564,26 +601,28 @@ class CompiledPolicySet:
             session = _run(plan.session, arn, ctx, missing, None, False, variants)
 
         # per-set details (evaluator._Evaluation.details)
-        details: dict[str, str | None] = {
-            "scp": (_DENY_S if scp_denies else _ALLOW_S if scp_allow_all else _NONE_S)
-            if scp_applies
-            else None,
-            "rcp": (_DENY_S if rcp_denies else _ALLOW_S if rcp_allow_all else _NONE_S)
-            if rcp_applies
-            else None,
-            "boundary": _outcome(boundary) if has_boundary else None,
-            "session": _outcome(session) if has_session else None,
-            "resource": _outcome(resource) if self.resource is not None else None,
-            "identity": _outcome(identity) if has_identity else None,
-        }
+        # per-set details (evaluator._Evaluation.details), in _SET_NAMES order
+        d_session = _outcome(session) if has_session else None
         session_ok = True
         if session_applies:
             if not policies.session:
                 session_ok = not caller.is_federated_user_session
                 if not session_ok:
-                    details["session"] = "implicitDeny"
+                    d_session = _NONE_S  # federated-user session without a session policy
             else:
                 session_ok = not session[1] and bool(session[0])
+        details = (
+            (_DENY_S if scp_denies else _ALLOW_S if scp_allow_all else _NONE_S)
+            if scp_applies
+            else None,
+            (_DENY_S if rcp_denies else _ALLOW_S if rcp_allow_all else _NONE_S)
+            if rcp_applies
+            else None,
+            _outcome(boundary) if has_boundary else None,
+            d_session,
+            _outcome(resource) if self.resource is not None else None,
+            _outcome(identity) if has_identity else None,
+        )
         missing_keys = tuple(sorted(missing)) if missing else ()
 
         # 1. an applicable Deny anywhere wins; the deciding set is the first in §3's order
@@ -604,9 +643,7 @@ class CompiledPolicySet:
             denies: list[CompiledStatement] = []
             for h in (*scp, *rcp, resource, identity, boundary, session):
                 denies += h[1]
-            return EvaluationResult(
-                _EXPLICIT, _sorted(denies, plan), missing_keys, details, deciding
-            )
+            return _result(plan, "E", denies, missing_keys, details, deciding)
 
         # 2. guardrails: every level needs an applicable Allow
         if rcp_applies and not rcp_allow_all:
@@ -665,11 +702,11 @@ class CompiledPolicySet:
                 elif not resource[0]:
                     deciding = "resource"
         if deciding is not None:
-            return EvaluationResult(_IMPLICIT, (), missing_keys, details, deciding)
+            return _result(plan, "I", [], missing_keys, details, deciding)
         allows: list[CompiledStatement] = []
         for h in (*scp, *rcp, resource, identity, boundary, session):
             allows += h[0]
-        return EvaluationResult(_ALLOWED, _sorted(allows, plan), missing_keys, details, None)
+        return _result(plan, "A", allows, missing_keys, details, None)
 
 
 _EMPTY_CTX: Mapping[str, ContextValue] = MappingProxyType({})

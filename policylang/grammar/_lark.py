@@ -1,9 +1,12 @@
 """Build the lark parsers once and turn lark's exceptions into `PolicySyntaxError`.
 
 The DSL parser is LALR with the contextual lexer and an inline transformer (the IR builder of
-`dsl_to_ir`), so no parse tree is built. Lark exceptions never leave this package: `translate`
-renders them with line, column, the expected tokens in words and, where a known mistake
-matches, a hint (shared/design/dsl.md §10).
+`dsl_to_ir`), so no parse tree is built. `parse_fast` runs lark's tables and callbacks through
+a leaner driver of its own (`_FastDriver`: one scanner regex, keywords decided by the parser
+state, no `Tree` for inlined rules) and hands any text it does not accept to lark itself, so
+results and errors are lark's. Lark exceptions never leave this package: `translate` renders
+them with line, column, the expected tokens in words (the error's `expected:` line) and, where
+a known mistake matches, a hint (shared/design/dsl.md §10).
 """
 
 from __future__ import annotations
@@ -573,13 +576,18 @@ class _Unsupported(Exception):
 # where two can match at one place: JSONLIT `(1)` before the punctuation `(`, longer
 # punctuation (`<=`) before shorter (`<`).
 _LEXEME = (
-    r"(?P<WS>[ \t\r\n]+)"
+    # Spaces within a line are skipped as part of the next match (one match per token, not
+    # two); whitespace with a line break is its own lexeme, to count lines.
+    r"[ \t\r]*(?:"
+    r"(?P<WS>\n[ \t\r\n]*)"
+    r"|(?P<EOF>\Z)"
     r"|(?P<COMMENT>(?<!\S)#[^\n]*)"
     r"|(?P<WORD>{word})"
     r"|(?P<STRING>{string})"
     r"|(?P<JSONLIT>{jsonlit})"
     r"|(?P<ANNOTATION>{annotation})"
     r"|(?P<PUNCT>{punct})"
+    r")"
 )
 
 
@@ -675,13 +683,15 @@ class _FastDriver:
                     raise _Fallback
                 kind = found.lastgroup
                 end = found.end()
-                value = found.group()
+                value = found.group(kind)  # type: ignore[arg-type]
+                pos = end - len(value)  # where the lexeme starts, after the skipped spaces
                 if kind == "WS":
-                    newlines = value.count("\n")
-                    if newlines:
-                        line += newlines
-                        line_start = pos + value.rindex("\n") + 1
+                    line += value.count("\n")
+                    line_start = pos + value.rindex("\n") + 1
                     pos = end
+                    continue
+                if kind == "EOF":
+                    pos = size
                     continue
                 column = pos - line_start + 1
                 if kind == "WORD":

@@ -8,6 +8,7 @@ equal conditions, equal or wider principal); anything the test cannot prove is n
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -132,8 +133,15 @@ def _reaches(s: Statement, action: str) -> bool:
 
 def grants(statement: Statement, action: str) -> bool:
     """Does the statement's Action/NotAction cover the concrete `action`?"""
-    hit = any(match_action(p, action) for p in statement.action.values.items)
-    return hit != statement.action.negated
+    return _grants(statement.action.values.items, statement.action.negated, action)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _grants(patterns: tuple[str, ...], negated: bool, action: str) -> bool:
+    # PERF: the rules ask about the same ~80 catalogue actions for every statement, and large
+    # accounts repeat the same Action lists in thousands of policies.
+    hit = any(match_action(p, action) for p in patterns)
+    return hit != negated
 
 
 _Entry = tuple[int, int, Operator | None, ConditionEntry]
