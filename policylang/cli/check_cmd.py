@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         error = check_path(name, kind)
         if error is not None:
             failures += 1
-            print(error.render())
+            print(error.render(snippet=True))
     sys.stdout.flush()
     count = len(args.files)
     files = "file" if count == 1 else "files"

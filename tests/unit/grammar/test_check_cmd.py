@@ -40,8 +40,10 @@ def test_problems_are_listed_per_file(
         f"{bad}:1:1: error[policy.version-required]: Policy document must be version "
         "2012-10-17 or greater. (at Version)"
     )
-    assert out[1].startswith("  hint: ")
-    assert out[2].startswith(f"{dup}:3:3: error[json.duplicate-key]: ")
+    assert out[1].startswith("1 | {")  # the offending line, with a caret under it
+    assert out[2].lstrip().startswith("^")
+    assert out[3].startswith("  hint: ")
+    assert out[4].startswith(f"{dup}:3:3: error[json.duplicate-key]: ")
     # Without --kind only the structure is checked: a missing Version is fine.
     assert main(["check", str(bad)]) == 0
 
@@ -146,6 +148,8 @@ def test_dsl_syntax_error_on_stdin(
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
         "<stdin>:3:3: error[syntax.unexpected-token]: unexpected `oops`",
+        "3 |   oops",
+        "      ^^^^",
         "  expected: `,`, `except`, `on`, `by`, `when`, `unless` or the start of the next "
         "statement",
         "  hint: separate list items with commas: `*, oops`",
