@@ -32,6 +32,9 @@ from policylang.auth.imds import ImdsError, ImdsInstance, ImdsServer, find_profi
 from policylang.auth.store import CredentialStore, InMemoryCredentialStore, SqliteCredentialStore
 from policylang.auth.sts import StsService
 
+DEFAULT_PRIVATE_IP = "10.0.0.10"
+"""The private address of a simulated instance unless `--private-ip` says otherwise."""
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `imds` verb."""
@@ -88,6 +91,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--region", default="us-east-1", help="the instances' region")
     p.add_argument(
+        "--vpc-id",
+        default=None,
+        metavar="VPC",
+        help="the instances' VPC (vpc-…): sets aws:Ec2InstanceSourceVpc in their sessions "
+        "(default: none, the key is absent)",
+    )
+    p.add_argument(
+        "--private-ip",
+        default=DEFAULT_PRIVATE_IP,
+        metavar="IPV4",
+        help="the instances' private IPv4 address: local-ipv4 and "
+        f"aws:Ec2InstanceSourcePrivateIPv4 (default {DEFAULT_PRIVATE_IP}; `none`: no address)",
+    )
+    p.add_argument(
         "--admin-port",
         type=int,
         default=None,
@@ -119,8 +136,12 @@ def build_instances(
     credential_ttl: int,
     refresh_margin: int,
     region: str,
+    vpc_id: str | None = None,
+    private_ip: str | None = DEFAULT_PRIVATE_IP,
 ) -> list[ImdsInstance]:
-    """`ImdsInstance`s for `ID=PROFILE` specs (all profiles with a role when empty)."""
+    """`ImdsInstance`s for `ID=PROFILE` specs (all profiles with a role when empty).
+
+    `vpc_id` and `private_ip` (None: none) apply to every instance."""
     from datetime import timedelta
 
     pairs: list[tuple[str, str]] = []
@@ -170,6 +191,8 @@ def build_instances(
                 credential_ttl=credential_ttl,
                 refresh_margin=timedelta(seconds=refresh_margin),
                 region=region,
+                vpc_id=vpc_id,
+                private_ip=private_ip,
             )
         )
     return out
@@ -275,6 +298,9 @@ def run(args: argparse.Namespace) -> int:
         credential_ttl=args.credential_ttl,
         refresh_margin=args.refresh_margin,
         region=args.region,
+        vpc_id=args.vpc_id,
+        # `none` (any case): an instance without a private address, as ImdsInstance allows.
+        private_ip=None if args.private_ip.lower() == "none" else args.private_ip,
     )
     servers: list[ThreadingHTTPServer] = []
     stop = threading.Event()

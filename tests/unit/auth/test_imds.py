@@ -448,3 +448,29 @@ def test_cli_builds_one_instance_per_profile_with_a_role_by_default(env, store, 
         build_instances(env, sts, ["AppServer"], **options)  # type: ignore[arg-type]
     with pytest.raises(ImdsError, match="given twice"):
         build_instances(env, sts, [f"{INSTANCE}=AppServer"] * 2, **options)  # type: ignore[arg-type]
+
+
+def test_cli_passes_vpc_id_and_private_ip_to_every_instance(env, store, clock) -> None:
+    from policylang.cli.imds_cmd import DEFAULT_PRIVATE_IP, build_instances
+
+    sts = StsService(env, store, clock=clock)
+    options = {"allow_v1": False, "credential_ttl": 3600, "refresh_margin": 900, "region": "eu"}
+    built = build_instances(env, sts, [], vpc_id="vpc-0123456789abcdef0", private_ip=None,
+                            **options)  # type: ignore[arg-type]
+    assert {(i.vpc_id, i.private_ip) for i in built} == {("vpc-0123456789abcdef0", None)}
+    default = build_instances(env, sts, [], **options)  # type: ignore[arg-type]
+    assert {(i.vpc_id, i.private_ip) for i in default} == {(None, DEFAULT_PRIVATE_IP)}
+    with pytest.raises(ImdsError, match="invalid VPC id"):
+        build_instances(env, sts, [], vpc_id="vpc-12", **options)  # type: ignore[arg-type]
+
+
+def test_cli_parses_vpc_id_and_private_ip() -> None:
+    from policylang.cli import build_parser
+    from policylang.cli.imds_cmd import DEFAULT_PRIVATE_IP
+
+    parser = build_parser()
+    args = parser.parse_args(["imds", "--account", "a.json", "--vpc-id", "vpc-0123456789abcdef0",
+                              "--private-ip", "10.1.2.3"])
+    assert (args.vpc_id, args.private_ip) == ("vpc-0123456789abcdef0", "10.1.2.3")
+    args = parser.parse_args(["imds", "--account", "a.json"])
+    assert (args.vpc_id, args.private_ip) == (None, DEFAULT_PRIVATE_IP)
