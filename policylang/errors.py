@@ -86,7 +86,7 @@ class AccountError(PolicyLangError):
     default_code = "account.invalid"
 
     def __init__(self, message: str, *, aws_error: str, **kwargs: object) -> None:
-        code = kwargs.pop("code", None) or f"account.{_kebab(aws_error)}"
+        code = kwargs.pop("code", None) or f"account.{kebab_case(aws_error)}"
         super().__init__(message, code=str(code), **kwargs)  # type: ignore[arg-type]
         self.aws_error = aws_error
 
@@ -99,7 +99,7 @@ class AuthError(PolicyLangError):
     def __init__(
         self, message: str, *, aws_error: str, status: int = 403, **kwargs: object
     ) -> None:
-        code = kwargs.pop("code", None) or f"auth.{_kebab(aws_error)}"
+        code = kwargs.pop("code", None) or f"auth.{kebab_case(aws_error)}"
         super().__init__(message, code=str(code), **kwargs)  # type: ignore[arg-type]
         self.aws_error = aws_error
         self.status = status
@@ -112,7 +112,8 @@ def join_alternatives(words: tuple[str, ...] | list[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _kebab(name: str) -> str:
+def kebab_case(name: str) -> str:
+    """`SignatureDoesNotMatch` → `signature-does-not-match` (AWS error names → our codes)."""
     out: list[str] = []
     for i, ch in enumerate(name):
         if ch.isupper() and i and not name[i - 1].isupper():

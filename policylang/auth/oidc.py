@@ -29,7 +29,7 @@ from typing import Any, Final
 import attrs
 
 from policylang.auth.clock import ensure_utc
-from policylang.errors import AuthError
+from policylang.errors import AuthError, kebab_case
 
 SUPPORTED_ALGORITHMS: Final = frozenset({"RS256", "ES256"})
 MAX_TOKEN_CHARS: Final = 20000
@@ -46,17 +46,9 @@ class WebIdentityError(AuthError):
     default_code = "oidc.invalid"
 
     def __init__(self, message: str, *, aws_error: str, status: int = 400, **kw: Any) -> None:
-        kw.setdefault("code", f"oidc.{_kebab(aws_error)}")
+        kw.setdefault("code", f"oidc.{kebab_case(aws_error)}")
         super().__init__(message, aws_error=aws_error, status=status, **kw)
 
-
-def _kebab(name: str) -> str:
-    out: list[str] = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("-")
-        out.append(ch.lower())
-    return "".join(out)
 
 
 def _invalid(message: str, hint: str | None = None) -> WebIdentityError:

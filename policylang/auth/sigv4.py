@@ -44,7 +44,7 @@ from policylang.auth.credentials import (
     mask_key_id,
 )
 from policylang.auth.store import CredentialStore
-from policylang.errors import AuthError
+from policylang.errors import AuthError, kebab_case
 
 logger = logging.getLogger(__name__)
 
@@ -394,14 +394,6 @@ _ERRORS: Final[dict[str, dict[ErrorStyle, tuple[str, int, str]]]] = {
 }  # fmt: skip
 
 
-def _kebab(name: str) -> str:
-    out: list[str] = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("-")
-        out.append(ch.lower())
-    return "".join(out)
-
 
 def auth_error(
     kind: str, style: ErrorStyle, message: str | None = None, *, hint: str | None = None
@@ -413,7 +405,7 @@ def auth_error(
         message or default,
         aws_error=aws_error,
         status=status,
-        code=f"auth.{_kebab(kind)}",
+        code=f"auth.{kebab_case(kind)}",
         hint=hint,
     )
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from policylang.decision import Decision, EvaluationResult
-from policylang.errors import AuthError
+from policylang.errors import AuthError, kebab_case
 
 NAME_CHARS: Final = r"[\w+=,.@-]*"
 EXTERNAL_ID_CHARS: Final = r"[\w+=,.@:/-]*"
@@ -30,17 +30,9 @@ class StsError(AuthError):
     default_code = "sts.error"
 
     def __init__(self, message: str, *, aws_error: str, status: int = 400, **kw: Any) -> None:
-        kw.setdefault("code", f"sts.{_kebab(aws_error)}")
+        kw.setdefault("code", f"sts.{kebab_case(aws_error)}")
         super().__init__(message, aws_error=aws_error, status=status, **kw)
 
-
-def _kebab(name: str) -> str:
-    out: list[str] = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("-")
-        out.append(ch.lower())
-    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------------
