@@ -36,6 +36,22 @@ settings.load_profile(
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden files (DSL goldens, bad-DSL error texts) from current output",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether golden files should be rewritten rather than compared (never in CI by default)."""
+    flag = bool(request.config.getoption("--update-golden"))
+    return flag or os.environ.get("POLICYLANG_UPDATE_GOLDEN") == "1"
+
+
 @pytest.fixture
 def repo_root() -> pathlib.Path:
     """The repository root (examples/, tests/, pyproject.toml)."""
