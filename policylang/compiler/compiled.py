@@ -31,6 +31,9 @@ from types import MappingProxyType
 from policylang.compiler.lower import CallerKey, CompiledStatement, StatementGroup, caller_key
 from policylang.decision import Decision, EvaluationResult
 from policylang.evaluator import (
+    _AWS_ALIAS_WRITES,
+    _MANAGED_POLICY_WRITES,
+    _RESERVED_ROLE_WRITES,
     GET_CALLER_IDENTITY,
     RCP_SERVICES,
     ROLE_TRUST_ACTIONS,
@@ -136,10 +139,12 @@ class PrincipalFacts:
 
     `values`: the principal-derived context keys of derive_context; `twins`: two tag keys
     differ only in case; `key`: what principal matching reads (type, ARN, account, id);
-    `tagged_key`: `key` plus the tags (for cache keys of sets that read principal tags).
+    `tagged_key`: `key` plus the tags (for cache keys of sets that read principal tags);
+    `slr_name`: the caller's role name marks a service-linked role (`AWSServiceRoleFor…`),
+    the half of the service-linked-role test that depends on the caller alone.
     """
 
-    __slots__ = ("key", "tagged_key", "twins", "values")
+    __slots__ = ("key", "slr_name", "tagged_key", "twins", "values")
 
     def __init__(self, caller: Caller) -> None:
         values: dict[str, ContextValue] = {}
@@ -158,6 +163,7 @@ class PrincipalFacts:
         self.twins = _has_case_twins(caller.tags)
         self.key: CallerKey = caller_key(caller)
         self.tagged_key: tuple[object, ...] = (*self.key, tuple(caller.tags.items()))
+        self.slr_name = _role_name_is_service_linked(caller)
 
 
 _PRINCIPAL_MEMO: dict[int, tuple[weakref.ref[Caller], PrincipalFacts]] = {}
@@ -240,6 +246,7 @@ class _Plan:
     __slots__ = (
         "boundary",
         "identity",
+        "managed_write",
         "needs_ctx",
         "rank",
         "rcp",
@@ -256,6 +263,8 @@ class _Plan:
             found = group.index.lookup(action, lowered)
             return _candidates(found, group.with_principal)
 
+        # is_aws_managed_write can only be true for these actions: skip the ARN split otherwise
+        self.managed_write = lowered in _MANAGED_WRITE_ACTIONS
         self.identity = look(compiled.identity)
         self.boundary = look(compiled.boundary)
         self.session = look(compiled.session)
@@ -281,6 +290,7 @@ class _Plan:
 
 
 _PLAN_LIMIT = 1024
+_MANAGED_WRITE_ACTIONS = _MANAGED_POLICY_WRITES | _RESERVED_ROLE_WRITES | _AWS_ALIAS_WRITES
 _SHAPE_LIMIT = 256
 Projection = tuple[tuple[str, ...], "Callable[[Mapping[str, ContextValue]], object] | None"]
 
@@ -325,13 +335,18 @@ def _run(
             continue
         cond = st.condition
         if cond is not None:
-            if not ctx.keys() >= cond.keyset:  # one C-level test for the usual case
+            key = cond.single_key
+            if key is not None:
+                if key not in ctx:
+                    missing.add(key)
+            elif not ctx.keys() >= cond.keyset:  # one C-level test for the usual case
                 for k in cond.keys:
                     if k not in ctx:
                         missing.add(k)
-            for k in cond.variable_keys:
-                if not isinstance(ctx.get(k), str):
-                    missing.add(k)
+            if cond.variable_keys:
+                for k in cond.variable_keys:
+                    if not isinstance(ctx.get(k), str):
+                        missing.add(k)
             if not cond.matches(ctx) and not (
                 variants and any(cond.matches(v) for v in variants)
             ):
@@ -386,12 +401,6 @@ _ALLOW_S = "allowed"
 _NONE_S = "implicitDeny"
 
 
-def _outcome(hits: Hits) -> str:
-    if hits[1]:
-        return "explicitDeny"
-    return "allowed" if hits[0] else "implicitDeny"
-
-
 class CompiledPolicySet:
     """A PolicySet ready to decide requests. Build with `compile_policies` (or a `Compiler`).
 
@@ -406,14 +415,17 @@ class CompiledPolicySet:
         "boundary",
         "defect",
         "derived_reads",
+        "guarded",
         "identity",
         "policies",
+        "principal_reads",
         "rcp",
         "rcp_services",
         "reads",
         "reads_principal_tags",
         "reads_resource_tags",
         "resource",
+        "resource_reads",
         "scp",
         "serial",
         "session",
@@ -448,6 +460,14 @@ class CompiledPolicySet:
             reads |= g.reads
         self.reads: frozenset[str] = frozenset(reads)
         self.derived_reads: tuple[str, ...] = tuple(sorted(k for k in reads if is_derivable(k)))
+        # split once: principal keys come from the memoised PrincipalFacts, resource keys are
+        # derived per request
+        self.resource_reads = tuple(k for k in self.derived_reads if k.startswith("aws:resource"))
+        self.principal_reads = tuple(
+            k for k in self.derived_reads if not k.startswith("aws:resource")
+        )
+        # SCPs or RCPs present: only then does the service-linked-role test matter
+        self.guarded = bool(self.scp or self.rcp)
         self.reads_principal_tags = any(k.startswith("aws:principaltag/") for k in reads)
         self.reads_resource_tags = any(k.startswith("aws:resourcetag/") for k in reads)
         # The reference orders matched statements by the position of their policy object in
@@ -495,19 +515,21 @@ class CompiledPolicySet:
         self, request: Request, facts: PrincipalFacts | None = None
     ) -> dict[str, ContextValue]:
         """The request context (lower-cased keys) with the derived keys this set reads."""
-        context = request.context
-        ctx = {k.lower(): v for k, v in context.items()}
-        if self.derived_reads:
+        ctx = {k.lower(): v for k, v in request.context.items()}
+        if self.principal_reads:
             if facts is None:
                 facts = principal_facts(request.principal)
             principal = facts.values
-            for key in self.derived_reads:
+            for key in self.principal_reads:
                 if key not in ctx:
                     value = principal.get(key)
-                    if value is None and key.startswith("aws:resource"):
-                        value = derive_key(request, key)
                     if value is not None:
                         ctx[key] = value
+        for key in self.resource_reads:
+            if key not in ctx:
+                value = derive_key(request, key)
+                if value is not None:
+                    ctx[key] = value
         return ctx
 
     def decide(self, request: Request) -> EvaluationResult:
@@ -530,11 +552,15 @@ class CompiledPolicySet:
         ctx: Mapping[str, ContextValue]
         ctx = self.context(request, facts) if plan.needs_ctx else _EMPTY_CTX
         slr = False
-        if (self.scp or self.rcp) and (ctype is _ASSUMED_ROLE or ctype is _ROLE):
-            principal_arn = (
-                ctx.get("aws:principalarn") if plan.needs_ctx else _principal_arn(request)
-            )
-            slr = _is_service_linked_role(request, principal_arn)
+        if self.guarded and (ctype is _ASSUMED_ROLE or ctype is _ROLE):
+            # evaluator._is_service_linked_role: the name test (memoised per caller) or the
+            # aws:PrincipalArn path test; both are pure, so the cheap one goes first
+            slr = facts.slr_name
+            if not slr:
+                principal_arn = (
+                    ctx.get("aws:principalarn") if plan.needs_ctx else _principal_arn(request)
+                )
+                slr = isinstance(principal_arn, str) and ":role/aws-service-role/" in principal_arn
         variants: Sequence[Mapping[str, ContextValue]] = ()
         if plan.needs_ctx and (self.reads_principal_tags or self.reads_resource_tags) and (
             facts.twins or _has_case_twins(request.resource.tags)
@@ -602,11 +628,16 @@ class CompiledPolicySet:
 
         # per-set details (evaluator._Evaluation.details)
         # per-set details (evaluator._Evaluation.details), in _SET_NAMES order
-        d_session = _outcome(session) if has_session else None
+        # each set's own outcome: Deny, else Allow, else none (inlined: no call per set)
+        d_session = (
+            (_DENY_S if session[1] else _ALLOW_S if session[0] else _NONE_S)
+            if has_session
+            else None
+        )
         session_ok = True
         if session_applies:
             if not policies.session:
-                session_ok = not caller.is_federated_user_session
+                session_ok = not federated_session  # == caller.is_federated_user_session
                 if not session_ok:
                     d_session = _NONE_S  # federated-user session without a session policy
             else:
@@ -618,10 +649,16 @@ class CompiledPolicySet:
             (_DENY_S if rcp_denies else _ALLOW_S if rcp_allow_all else _NONE_S)
             if rcp_applies
             else None,
-            _outcome(boundary) if has_boundary else None,
+            (_DENY_S if boundary[1] else _ALLOW_S if boundary[0] else _NONE_S)
+            if has_boundary
+            else None,
             d_session,
-            _outcome(resource) if self.resource is not None else None,
-            _outcome(identity) if has_identity else None,
+            (_DENY_S if resource[1] else _ALLOW_S if resource[0] else _NONE_S)
+            if self.resource is not None
+            else None,
+            (_DENY_S if identity[1] else _ALLOW_S if identity[0] else _NONE_S)
+            if has_identity
+            else None,
         )
         missing_keys = tuple(sorted(missing)) if missing else ()
 
@@ -650,9 +687,13 @@ class CompiledPolicySet:
             deciding = "rcp"
         elif scp_applies and not scp_allow_all:
             deciding = "scp"
-        elif is_aws_managed_write(action, arn):
+        elif plan.managed_write and is_aws_managed_write(action, arn):
             deciding = "aws-managed"  # no policy can allow changes to AWS-managed resources
-        elif ctype is _ANONYMOUS or ctype is _SERVICE or caller.is_identity_provider:
+        elif (
+            ctype is _ANONYMOUS
+            or ctype is _SERVICE
+            or (ctype is _FEDERATED and caller.is_identity_provider)
+        ):
             if not resource[0]:
                 deciding = "resource"
         else:
@@ -726,17 +767,13 @@ def _principal_arn(request: Request) -> ContextValue | None:
     return found if found is not None else derive_key(request, "aws:principalarn")
 
 
-def _is_service_linked_role(request: Request, principal_arn: ContextValue | None) -> bool:
-    """A session of a service-linked role (evaluator._is_service_linked_role)."""
-    caller = request.principal
-    if isinstance(principal_arn, str) and ":role/aws-service-role/" in principal_arn:
-        return True
-    name = _session_role_name(request) or (caller.arn or "").rsplit("/", 1)[-1]
+def _role_name_is_service_linked(caller: Caller) -> bool:
+    """The name half of evaluator._is_service_linked_role (`AWSServiceRoleFor…`)."""
+    name = _session_role_name(caller) or (caller.arn or "").rsplit("/", 1)[-1]
     return name.startswith("AWSServiceRoleFor")
 
 
-def _session_role_name(request: Request) -> str | None:
-    caller = request.principal
+def _session_role_name(caller: Caller) -> str | None:
     if caller.type is not _ASSUMED_ROLE or not caller.arn:
         return None
     fields = caller.arn.split(":", 5)

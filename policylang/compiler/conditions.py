@@ -163,7 +163,7 @@ class CompiledCondition:
     `entry_missing_keys`). `reads` is every key whose value can change the outcome.
     """
 
-    __slots__ = ("keys", "keyset", "matches", "reads", "tests", "variable_keys")
+    __slots__ = ("keys", "keyset", "matches", "reads", "single_key", "tests", "variable_keys")
 
     def __init__(
         self, clauses: Sequence[ConditionClause], *, variables_enabled: bool
@@ -186,6 +186,8 @@ class CompiledCondition:
         self.tests: tuple[EntryTest, ...] = tuple(tests)
         self.keys: tuple[str, ...] = tuple(dict.fromkeys(keys))
         self.keyset: frozenset[str] = frozenset(self.keys)
+        # the usual shape reads one key: the missing-key test is then one `in`
+        self.single_key: str | None = self.keys[0] if len(self.keys) == 1 else None
         self.variable_keys: tuple[str, ...] = tuple(dict.fromkeys(variable_keys))
         self.reads: frozenset[str] = frozenset(reads)
         # `matches(ctx)`: AND of the entry tests; one entry (the usual case) is called directly

@@ -144,3 +144,31 @@ def test_compiler_shares_documents_and_groups() -> None:
     request = Request(ALICE, "s3:PutObject", Resource("arn:aws:s3:::b3/x", A))
     assert [c.decide(request).decision for c in compiled] == [
         Decision.IMPLICIT_DENY] * 3 + [Decision.ALLOWED, Decision.IMPLICIT_DENY]
+
+
+def test_service_linked_roles_and_aws_managed_writes_agree_with_the_reference() -> None:
+    # the SLR test is split (name memoised per caller, aws:PrincipalArn read per request) and
+    # the AWS-managed-write test is skipped for actions that cannot be one: check both halves
+    scp = named('{"Version": "2012-10-17", "Statement": '
+                '[{"Effect": "Deny", "Action": "*", "Resource": "*"}]}', PolicyKind.SCP, "scp[0]")
+    identity = named('{"Version": "2012-10-17", "Statement": '
+                     '[{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
+    policies = PolicySet(identity=(identity,), scp=((scp,),))
+    compiled = compile_policies(policies)
+    slr = Caller(PrincipalType.ASSUMED_ROLE,
+                 f"arn:aws:sts::{A}:assumed-role/AWSServiceRoleForX/s", A, "AROASLR:s")
+    app = Caller(PrincipalType.ASSUMED_ROLE, f"arn:aws:sts::{A}:assumed-role/app/s", A, "AROA:s")
+    by_path = {"aws:PrincipalArn": f"arn:aws:iam::{A}:role/aws-service-role/x.amazonaws.com/r"}
+    cases = [
+        (slr, "s3:GetObject", "arn:aws:s3:::b/x", {}, Decision.ALLOWED),
+        (app, "s3:GetObject", "arn:aws:s3:::b/x", {}, Decision.EXPLICIT_DENY),
+        (app, "s3:GetObject", "arn:aws:s3:::b/x", by_path, Decision.ALLOWED),
+        (slr, "iam:CreatePolicyVersion", "arn:aws:iam::aws:policy/ReadOnlyAccess", {},
+         Decision.IMPLICIT_DENY),
+        (slr, "s3:GetObject", "arn:aws:iam::aws:policy/ReadOnlyAccess", {}, Decision.ALLOWED),
+    ]
+    for caller, action, arn, context, decision in cases:
+        request = Request(caller, action, Resource(arn, A), context)
+        got = compiled.decide(request)
+        assert got == evaluate(policies, request), (caller.arn, action, context)
+        assert got.decision is decision, (caller.arn, action, context)
