@@ -67,12 +67,13 @@ MAX_DEPTH = 256
 # token would make the located parser several times slower on large documents.
 
 
-@attrs.frozen(slots=True)
-class JsonString:
-    value: str
+class _Located:
+    """`span` from the node's character offsets (attrs ignores these annotations: typing only)."""
+
+    __slots__ = ()
     start: int
     end: int
-    source: Source = attrs.field(eq=False, repr=False)
+    source: Source
 
     @property
     def span(self) -> Span:
@@ -80,7 +81,15 @@ class JsonString:
 
 
 @attrs.frozen(slots=True)
-class JsonNumber:
+class JsonString(_Located):
+    value: str
+    start: int
+    end: int
+    source: Source = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class JsonNumber(_Located):
     """A number, kept as its exact text (`1.50` stays `1.50`)."""
 
     text: str
@@ -88,44 +97,28 @@ class JsonNumber:
     end: int
     source: Source = attrs.field(eq=False, repr=False)
 
-    @property
-    def span(self) -> Span:
-        return self.source.span(self.start, self.end)
-
 
 @attrs.frozen(slots=True)
-class JsonBool:
+class JsonBool(_Located):
     value: bool
     start: int
     end: int
     source: Source = attrs.field(eq=False, repr=False)
 
-    @property
-    def span(self) -> Span:
-        return self.source.span(self.start, self.end)
-
 
 @attrs.frozen(slots=True)
-class JsonNull:
+class JsonNull(_Located):
     start: int
     end: int
     source: Source = attrs.field(eq=False, repr=False)
 
-    @property
-    def span(self) -> Span:
-        return self.source.span(self.start, self.end)
-
 
 @attrs.frozen(slots=True)
-class JsonArray:
+class JsonArray(_Located):
     items: tuple[JsonNode, ...]
     start: int
     end: int
     source: Source = attrs.field(eq=False, repr=False)
-
-    @property
-    def span(self) -> Span:
-        return self.source.span(self.start, self.end)
 
 
 @attrs.frozen(slots=True)
@@ -142,17 +135,13 @@ class JsonPair:
 
 
 @attrs.frozen(slots=True)
-class JsonObject:
+class JsonObject(_Located):
     """An object; `pairs` in document order (keys are unique: duplicates are an error)."""
 
     pairs: tuple[JsonPair, ...]
     start: int
     end: int
     source: Source = attrs.field(eq=False, repr=False)
-
-    @property
-    def span(self) -> Span:
-        return self.source.span(self.start, self.end)
 
     def get(self, key: str) -> JsonPair | None:
         for pair in self.pairs:
