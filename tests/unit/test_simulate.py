@@ -290,7 +290,7 @@ def test_dsl_policy_without_the_dsl_front_end_is_a_clear_error(
     user_case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The module, not the `simulate` function the package facade may re-export under its name.
-    module = importlib.import_module("policylang.simulate")
+    module = importlib.import_module("policylang.case")
     monkeypatch.setattr(module, "_dsl_parser", lambda: None)
     user_case["policies"]["identity"] = ["allow s3:GetObject on *"]
 
