@@ -61,7 +61,6 @@ from policylang.account.model import (
     InstanceProfile,
     ManagedPolicy,
     PolicyVersion,
-    Quotas,
     ResourcePolicy,
     Role,
     Tag,
@@ -76,6 +75,7 @@ from policylang.account.org import Organization, OrgNode, OrgPolicy, OrgPolicyTy
 from policylang.errors import AccountError, PolicyLangError
 from policylang.ir import Policy, PolicyKind
 from policylang.source import Source
+from policylang.validate import Limits
 
 _PAGE_KEYS = frozenset(
     {
@@ -264,15 +264,15 @@ def load_authorization_details(
     *,
     source_name: str = "<authorization-details>",
     account_id: str | None = None,
-    quotas: Quotas | None = None,
+    quotas: Limits | None = None,
 ) -> Account:
     """Build an `Account` from GAAD output (one response or a list of pages).
 
-    `quotas` default to `Quotas.maximum()`: a dump shows what AWS accepted, so adjustable
+    `quotas` default to `Limits.maximum()`: a dump shows what AWS accepted, so adjustable
     quotas are checked at their maximum."""
     try:
         merged = merge_pages(data, source_name)
-        loader = _AccountLoader(merged, source_name, account_id, quotas or Quotas.maximum())
+        loader = _AccountLoader(merged, source_name, account_id, quotas or Limits.maximum())
         return loader.load()
     except AccountError as error:
         if error.source is None:
@@ -282,7 +282,7 @@ def load_authorization_details(
 
 class _AccountLoader:
     def __init__(
-        self, merged: dict[str, Any], source: str, account_id: str | None, quotas: Quotas
+        self, merged: dict[str, Any], source: str, account_id: str | None, quotas: Limits
     ) -> None:
         self.data = merged
         self.source = source
@@ -413,7 +413,7 @@ class _AccountLoader:
             inline = self._inline(item, "UserPolicyList", where)
             _check_size(
                 sum(policy_size(p.document) for p in inline),
-                q.user_inline_chars,
+                q.user_inline_policies_size,
                 f"the inline policies of user `{name}`",
                 f"{where}.UserPolicyList",
             )
@@ -438,13 +438,13 @@ class _AccountLoader:
                 path=path,
                 create_date=date,
                 inline_policies=inline,
-                attached_policies=self._attached(item, where, q.user_managed_policies),
+                attached_policies=self._attached(item, where, q.managed_policies_per_user),
                 boundary=self._boundary(item, where),
                 tags=self.r.tags(item, where, q.tags_per_entity),
             )
-        if len(users) > q.users:
+        if len(users) > q.users_per_account:
             raise AccountError(
-                f"{len(users)} users, over the quota of {q.users}",
+                f"{len(users)} users, over the quota of {q.users_per_account}",
                 aws_error="LimitExceeded",
                 path="UserDetailList",
             )
@@ -459,7 +459,7 @@ class _AccountLoader:
             inline = self._inline(item, "GroupPolicyList", where)
             _check_size(
                 sum(policy_size(p.document) for p in inline),
-                q.group_inline_chars,
+                q.group_inline_policies_size,
                 f"the inline policies of group `{name}`",
                 f"{where}.GroupPolicyList",
             )
@@ -470,7 +470,7 @@ class _AccountLoader:
                 path=path,
                 create_date=date,
                 inline_policies=inline,
-                attached_policies=self._attached(item, where, q.group_managed_policies),
+                attached_policies=self._attached(item, where, q.managed_policies_per_group),
                 members=memberships.pop(name.lower(), ()),
             )
         if memberships:
@@ -483,9 +483,9 @@ class _AccountLoader:
                 path="UserDetailList",
                 source=Source(self.source, ""),
             )
-        if len(groups_out) > q.groups:
+        if len(groups_out) > q.groups_per_account:
             raise AccountError(
-                f"{len(groups_out)} groups, over the quota of {q.groups}",
+                f"{len(groups_out)} groups, over the quota of {q.groups_per_account}",
                 aws_error="LimitExceeded",
                 path="GroupDetailList",
             )
@@ -513,9 +513,9 @@ class _AccountLoader:
                         source=Source(self.source, ""),
                     )
                 profiles[profile.name.lower()] = profile
-        if len(roles) > q.roles:
+        if len(roles) > q.roles_per_account:
             raise AccountError(
-                f"{len(roles)} roles, over the quota of {q.roles}",
+                f"{len(roles)} roles, over the quota of {q.roles_per_account}",
                 aws_error="LimitExceeded",
                 path="RoleDetailList",
             )
@@ -525,9 +525,10 @@ class _AccountLoader:
             if profile.name.lower() in profiles:
                 raise _dup("instance profile", profile.name, at)
             profiles[profile.name.lower()] = profile
-        if len(profiles) > q.instance_profiles:
+        if len(profiles) > q.instance_profiles_per_account:
             raise AccountError(
-                f"{len(profiles)} instance profiles, over the quota of {q.instance_profiles}",
+                f"{len(profiles)} instance profiles, over the quota of "
+                f"{q.instance_profiles_per_account}",
                 aws_error="LimitExceeded",
                 path="RoleDetailList",
             )
@@ -603,7 +604,7 @@ class _AccountLoader:
             if not aws_managed:
                 _check_size(
                     policy_size(doc),
-                    self.quotas.managed_policy_chars,
+                    self.quotas.managed_policy_size,
                     f"managed policy `{name}` version {vid}",
                     f"{at}.Document",
                 )
@@ -612,10 +613,10 @@ class _AccountLoader:
             versions.append(
                 PolicyVersion(vid, doc, self.r.text(obj, "CreateDate", at, required=False))
             )
-        if len(versions) > self.quotas.policy_versions:
+        if len(versions) > self.quotas.versions_per_managed_policy:
             raise AccountError(
                 f"policy `{name}` has {len(versions)} versions, over the quota "
-                f"of {self.quotas.policy_versions}",
+                f"of {self.quotas.versions_per_managed_policy}",
                 aws_error="LimitExceeded",
                 path=f"{where}.PolicyVersionList",
             )
@@ -670,14 +671,14 @@ class _AccountLoader:
         )
         _check_size(
             policy_size(trust),
-            q.trust_policy_chars,
+            q.trust_policy_size,
             f"the trust policy of role `{name}`",
             f"{where}.AssumeRolePolicyDocument",
         )
         inline = self._inline(item, "RolePolicyList", where)
         _check_size(
             sum(policy_size(p.document) for p in inline),
-            q.role_inline_chars,
+            q.role_inline_policies_size,
             f"the inline policies of role `{name}`",
             f"{where}.RolePolicyList",
         )
@@ -704,7 +705,7 @@ class _AccountLoader:
             description=self.r.text(item, "Description", where, required=False),
             max_session_duration=duration,
             inline_policies=inline,
-            attached_policies=self._attached(item, where, q.role_managed_policies),
+            attached_policies=self._attached(item, where, q.managed_policies_per_role),
             boundary=self._boundary(item, where),
             tags=self.r.tags(item, where, q.tags_per_entity),
             last_used=tuple(pairs),
@@ -955,7 +956,7 @@ _ORG_TYPES: dict[str, OrgPolicyType] = {
 
 
 def load_organization(
-    data: object, *, source_name: str = "<organization>", quotas: Quotas | None = None
+    data: object, *, source_name: str = "<organization>", quotas: Limits | None = None
 ) -> Organization:
     """Build an `Organization` from policylang's organization JSON (see the module docstring)."""
     r = _Reader(source_name)
@@ -973,7 +974,7 @@ def load_organization(
         management_account=management,
         root_id=r.text(root, "Id", "Root", required=False) or "r-root",
         root_name=r.text(root, "Name", "Root", required=False) or "Root",
-        quotas=quotas or Quotas(),
+        quotas=quotas or Limits(),
     )
     by_name: dict[str, str] = {}
     for i, value in enumerate(r.items(top, "Policies", "$")):

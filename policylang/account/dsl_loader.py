@@ -39,13 +39,13 @@ from policylang.account.model import (
     Environment,
     InlinePolicy,
     ManagedPolicy,
-    Quotas,
     Role,
 )
 from policylang.account.org import Organization
 from policylang.errors import AccountError, PolicyLangError, PolicySyntaxError
 from policylang.ir import Effect, Policy
 from policylang.source import Source, Span
+from policylang.validate import Limits
 
 __all__ = [
     "DSL_SUFFIXES",
@@ -80,7 +80,7 @@ def load_account_dsl(
     *,
     source_name: str = "<string>",
     organization: Organization | None = None,
-    quotas: Quotas | None = None,
+    quotas: Limits | None = None,
 ) -> Environment:
     """Every `account` block of a DSL file, resolved and checked, as one `Environment`."""
     from policylang.grammar.account_decl import parse_account_dsl
@@ -90,7 +90,7 @@ def load_account_dsl(
         decls = parse_account_dsl(text, source_name=source_name)
     except PolicySyntaxError as error:
         raise _as_profile_limit(error) from error
-    accounts = [_AccountBuilder(decl, source, quotas or Quotas()).build() for decl in decls]
+    accounts = [_AccountBuilder(decl, source, quotas or Limits()).build() for decl in decls]
     return Environment(accounts, organization)
 
 
@@ -201,7 +201,7 @@ def _entity_id(account: str, kind: str, name: str) -> str:
 class _AccountBuilder:
     """Applies the declarations of one account block to a fresh `Account`."""
 
-    def __init__(self, decl: object, source: Source, quotas: Quotas) -> None:
+    def __init__(self, decl: object, source: Source, quotas: Limits) -> None:
         from policylang.grammar.account_decl import AccountDecl
 
         assert isinstance(decl, AccountDecl)

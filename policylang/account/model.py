@@ -30,6 +30,8 @@ from policylang.account.ids import (
 )
 from policylang.errors import AccountError, PolicyLangError
 from policylang.ir import Policy, PolicyKind
+from policylang.validate import Limits
+from policylang.validate import policy_size as _text_size
 
 if TYPE_CHECKING:
     from policylang.account.org import Organization
@@ -57,42 +59,9 @@ ROLE_TRUST_ACTIONS = frozenset(
 # --------------------------------------------------------------------------------------------
 # Quotas
 
-
-@attrs.frozen
-class Quotas:
-    """IAM and Organizations quotas (policy-grammar.md §9, 2023 defaults). All adjustable here."""
-
-    managed_policy_chars: int = 6144
-    user_inline_chars: int = 2048
-    group_inline_chars: int = 5120
-    role_inline_chars: int = 10240
-    trust_policy_chars: int = 2048
-    org_policy_chars: int = 5120
-    org_policies_per_target: int = 5
-    user_managed_policies: int = 10
-    role_managed_policies: int = 10
-    group_managed_policies: int = 10
-    groups_per_user: int = 10
-    policy_versions: int = 5
-    tags_per_entity: int = 50
-    users: int = 5000
-    groups: int = 300
-    roles: int = 1000
-    instance_profiles: int = 1000
-    customer_managed_policies: int = 1500
-
-    @classmethod
-    def maximum(cls) -> Quotas:
-        """Every adjustable quota at its documented maximum: what a real dump may have used."""
-        return cls(
-            trust_policy_chars=8192,
-            user_managed_policies=20,
-            role_managed_policies=25,
-            groups=500,
-            roles=10000,
-            instance_profiles=5000,
-            customer_managed_policies=10000,
-        )
+Quotas = Limits
+"""The account's quotas: `policylang.validate.Limits`, the one quota table (policy-grammar.md
+§9); kept under this name for compatibility. `Quotas.maximum()` is `Limits.maximum()`."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,9 +75,10 @@ def policy_text(policy: Policy) -> str:
     return _json.dumps(policy_to_value(policy))
 
 
-def policy_size(policy: Policy) -> int:
-    """IAM's size of a document: characters once JSON-insignificant whitespace is removed."""
-    return len(policy_text(policy))
+def policy_size(policy: Policy, kind: PolicyKind = PolicyKind.IDENTITY) -> int:
+    """The size of a document against `kind`'s quota, by validate.py's counting rules (IAM:
+    whitespace outside strings does not count; Organizations: every character counts)."""
+    return _text_size(policy_text(policy), kind)
 
 
 def to_policy(document: PolicyInput, *, kind: PolicyKind, where: str) -> Policy:
@@ -392,7 +362,7 @@ class Account:
     instance_profiles: dict[str, InstanceProfile] = attrs.Factory(dict)
     policies: dict[str, ManagedPolicy] = attrs.Factory(dict)
     resource_policies: dict[str, ResourcePolicy] = attrs.Factory(dict)
-    quotas: Quotas = attrs.Factory(Quotas)
+    quotas: Limits = attrs.Factory(Limits)
     ids: IdGenerator = attrs.Factory(IdGenerator)
     clock: str = DEFAULT_DATE
     _groups_of: dict[str, tuple[str, ...]] | None = attrs.field(default=None, init=False)
@@ -540,17 +510,17 @@ class Account:
     def _inline_limit(self, kind: EntityKind) -> int:
         q = self.quotas
         return {
-            "user": q.user_inline_chars,
-            "group": q.group_inline_chars,
-            "role": q.role_inline_chars,
+            "user": q.user_inline_policies_size,
+            "group": q.group_inline_policies_size,
+            "role": q.role_inline_policies_size,
         }[kind]
 
     def _managed_limit(self, kind: EntityKind) -> int:
         q = self.quotas
         return {
-            "user": q.user_managed_policies,
-            "group": q.group_managed_policies,
-            "role": q.role_managed_policies,
+            "user": q.managed_policies_per_user,
+            "group": q.managed_policies_per_group,
+            "role": q.managed_policies_per_role,
         }[kind]
 
     def _store(self, kind: EntityKind, entity: User | Group | Role) -> None:
@@ -602,7 +572,7 @@ class Account:
         check_name("user", name, max_length=64, where="UserName")
         check_path(path, where="Path")
         self._check_new_name(self.users, "user", name)
-        if len(self.users) >= self.quotas.users:
+        if len(self.users) >= self.quotas.users_per_account:
             raise AccountError("too many users", aws_error="LimitExceeded")
         self.check_boundary(boundary, "PermissionsBoundary")
         user = User(
@@ -621,7 +591,7 @@ class Account:
         check_name("group", name, max_length=128, where="GroupName")
         check_path(path, where="Path")
         self._check_new_name(self.groups, "group", name)
-        if len(self.groups) >= self.quotas.groups:
+        if len(self.groups) >= self.quotas.groups_per_account:
             raise AccountError("too many groups", aws_error="LimitExceeded")
         group = Group(
             name=name,
@@ -652,13 +622,13 @@ class Account:
         check_name("role", name, max_length=64, where="RoleName")
         check_path(path, where="Path")
         self._check_new_name(self.roles, "role", name)
-        if len(self.roles) >= self.quotas.roles:
+        if len(self.roles) >= self.quotas.roles_per_account:
             raise AccountError("too many roles", aws_error="LimitExceeded")
         check_session_duration(max_session_duration, "MaxSessionDuration")
         trust = to_policy(trust_policy, kind=PolicyKind.TRUST, where="AssumeRolePolicyDocument")
         _check_size(
             policy_size(trust),
-            self.quotas.trust_policy_chars,
+            self.quotas.trust_policy_size,
             "the trust policy",
             "AssumeRolePolicyDocument",
         )
@@ -680,7 +650,8 @@ class Account:
             and trusts_service(trust, "ec2.amazonaws.com")
             and name.lower() not in self.instance_profiles
         )
-        if make_profile and len(self.instance_profiles) >= self.quotas.instance_profiles:
+        profile_quota = self.quotas.instance_profiles_per_account
+        if make_profile and len(self.instance_profiles) >= profile_quota:
             raise AccountError("too many instance profiles", aws_error="LimitExceeded")
         # INVARIANT: everything that can fail was checked above; nothing below raises.
         self._store("role", role)
@@ -796,7 +767,7 @@ class Account:
         role = self.role(role_name)
         trust = to_policy(document, kind=PolicyKind.TRUST, where="PolicyDocument")
         _check_size(
-            policy_size(trust), self.quotas.trust_policy_chars, "the trust policy", "PolicyDocument"
+            policy_size(trust), self.quotas.trust_policy_size, "the trust policy", "PolicyDocument"
         )
         self._store("role", attrs.evolve(role, trust_policy=trust))
 
@@ -837,13 +808,13 @@ class Account:
             if any(p.name.lower() == low and not p.is_aws_managed for p in self.policies.values()):
                 raise _exists("policy", name)
             customer = sum(not p.is_aws_managed for p in self.policies.values())
-            if customer >= self.quotas.customer_managed_policies:
+            if customer >= self.quotas.managed_policies_per_account:
                 raise AccountError("too many customer managed policies", aws_error="LimitExceeded")
         policy = to_policy(document, kind=PolicyKind.IDENTITY, where="PolicyDocument")
         if not aws_managed:
             _check_size(
                 policy_size(policy),
-                self.quotas.managed_policy_chars,
+                self.quotas.managed_policy_size,
                 f"managed policy `{name}`",
                 "PolicyDocument",
             )
@@ -868,16 +839,17 @@ class Account:
         managed = self.policy(policy_arn)
         if managed.is_aws_managed:
             raise AccountError("AWS-managed policies cannot be changed", aws_error="AccessDenied")
-        if len(managed.versions) >= self.quotas.policy_versions:
+        version_quota = self.quotas.versions_per_managed_policy
+        if len(managed.versions) >= version_quota:
             raise AccountError(
-                f"policy `{policy_arn}` already has {self.quotas.policy_versions} versions",
+                f"policy `{policy_arn}` already has {version_quota} versions",
                 aws_error="LimitExceeded",
                 hint="delete a non-default version first",
             )
         policy = to_policy(document, kind=PolicyKind.IDENTITY, where="PolicyDocument")
         _check_size(
             policy_size(policy),
-            self.quotas.managed_policy_chars,
+            self.quotas.managed_policy_size,
             f"managed policy `{managed.name}`",
             "PolicyDocument",
         )
@@ -919,7 +891,7 @@ class Account:
         check_name("instance profile", name, max_length=128, where="InstanceProfileName")
         check_path(path, where="Path")
         self._check_new_name(self.instance_profiles, "instance profile", name)
-        if len(self.instance_profiles) >= self.quotas.instance_profiles:
+        if len(self.instance_profiles) >= self.quotas.instance_profiles_per_account:
             raise AccountError("too many instance profiles", aws_error="LimitExceeded")
         profile = InstanceProfile(
             name=name,

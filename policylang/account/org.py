@@ -13,14 +13,19 @@ from typing import Literal
 import attrs
 
 from policylang.account.ids import check_account_id
-from policylang.account.model import Quotas, _check_size, _exists, _no_such, policy_text
+from policylang.account.model import _check_size, _exists, _no_such, policy_size
 from policylang.errors import AccountError
-from policylang.ir import Policy
+from policylang.ir import Policy, PolicyKind
+from policylang.validate import Limits
 
 # --------------------------------------------------------------------------------------------
 # Organizations
 
 OrgPolicyType = Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"]
+_POLICY_KIND: dict[str, PolicyKind] = {
+    "SERVICE_CONTROL_POLICY": PolicyKind.SCP,
+    "RESOURCE_CONTROL_POLICY": PolicyKind.RCP,
+}
 
 
 @attrs.frozen
@@ -56,7 +61,7 @@ class Organization:
     root_name: str = "Root"
     nodes: dict[str, OrgNode] = attrs.Factory(dict)
     policies: dict[str, OrgPolicy] = attrs.Factory(dict)
-    quotas: Quotas = attrs.field(factory=Quotas, eq=False)
+    quotas: Limits = attrs.field(factory=Limits, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if self.root_id not in self.nodes:
@@ -78,9 +83,10 @@ class Organization:
         if ou_id in self.nodes:
             raise _exists("organizational unit", ou_id)
         depth = len(self.path_to(parent))
-        if depth > 5:
+        if depth > self.quotas.org_ou_depth:
             raise AccountError(
-                "OUs nest at most 5 levels below the root", aws_error="ConstraintViolationException"
+                f"OUs nest at most {self.quotas.org_ou_depth} levels below the root",
+                aws_error="ConstraintViolationException",
             )
         node = OrgNode(ou_id, name, "ou", parent)
         self.nodes[ou_id] = node
@@ -103,11 +109,11 @@ class Organization:
         if policy.id in self.policies:
             raise _exists("organization policy", policy.id)
         if not policy.aws_managed:
+            kind = _POLICY_KIND[policy.type]
+            limit = self.quotas.size_limit(kind)
+            assert limit is not None  # SCPs and RCPs always have a size quota
             _check_size(
-                len(policy_text(policy.document)),
-                self.quotas.org_policy_chars,
-                f"policy `{policy.name}`",
-                "Content",
+                policy_size(policy.document, kind), limit, f"policy `{policy.name}`", "Content"
             )
         self.policies[policy.id] = policy
 
@@ -122,7 +128,12 @@ class Organization:
                 aws_error="DuplicatePolicyAttachmentException",
             )
         same_type = [p for p in node.policies if self.policies[p].type == policy.type]
-        if len(same_type) >= self.quotas.org_policies_per_target:
+        per_target = (
+            self.quotas.scps_per_target
+            if policy.type == "SERVICE_CONTROL_POLICY"
+            else self.quotas.rcps_per_target
+        )
+        if len(same_type) >= per_target:
             raise AccountError(
                 f"`{target}` already has {len(same_type)} policies of type {policy.type}",
                 aws_error="ConstraintViolationException",

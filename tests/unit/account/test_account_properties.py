@@ -75,7 +75,7 @@ def apply(account: Account, op: tuple[Any, ...]) -> None:
 @settings(max_examples=150)
 @given(st.lists(OPERATIONS, max_size=25))
 def test_refused_operations_change_nothing_and_exports_round_trip(ops: list[Any]) -> None:
-    account = Account(ACCT, ids=IdGenerator("prop"), quotas=Quotas(instance_profiles=3))
+    account = Account(ACCT, ids=IdGenerator("prop"), quotas=Quotas(instance_profiles_per_account=3))
     for op in ops:
         before = copy.deepcopy(export_authorization_details(account))
         try:

@@ -186,7 +186,7 @@ def test_inline_policies_of_a_user_share_one_aggregate_quota(account: Account) -
 
 
 def test_managed_policy_quota_per_user(account: Account) -> None:
-    account = Account(ACCT, quotas=Quotas(user_managed_policies=2))
+    account = Account(ACCT, quotas=Quotas(managed_policies_per_user=2))
     account.create_user("alice")
     arns = [account.create_policy(f"P{i}", doc(allow("s3:GetObject"))).arn for i in range(3)]
     account.attach_policy("user", "alice", arns[0])

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policylang.errors import PolicyValidationError
 from policylang.grammar import parse_iam_json
@@ -106,6 +109,28 @@ def test_sizes_follow_each_kinds_counting_rule() -> None:
     assert policy_size(text, PolicyKind.TRUST) == iam_size(text)
 
 
+_REFERENCE_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def _reference_iam_size(text: str) -> int:
+    """The plain definition: drop whitespace outside the string literals the regex finds."""
+    outside = _REFERENCE_STRING.sub("", text)
+    return len(text) - sum(outside.count(ch) for ch in " \t\n\r")
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet='"\\ \t\n\rab{}:,', max_size=40))
+def test_iam_size_matches_the_string_literal_definition(text: str) -> None:
+    assert iam_size(text) == _reference_iam_size(text)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet='" \t\n\rab{}:,', max_size=40))
+def test_iam_size_without_backslashes_matches_the_definition(text: str) -> None:
+    # The backslash-free fast path, including an unpaired last quote.
+    assert iam_size(text) == _reference_iam_size(text)
+
+
 def test_whitespace_does_not_count_for_iam_but_does_for_scp() -> None:
     statement = dict(ALLOW, Action=[f"s3:GetObjectVersion{i:04d}" for i in range(150)])
     text = json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=8)
@@ -123,6 +148,16 @@ def test_limits_are_configurable() -> None:
         parse_iam_json(text, kind=PolicyKind.IDENTITY, limits=Limits(managed_policy_size=50))
     assert caught.value.code == "policy.size-exceeded"
     assert Limits().size_limit(PolicyKind.RESOURCE) is None
+
+
+def test_maximum_raises_only_the_adjustable_quotas() -> None:
+    default, most = Limits(), Limits.maximum()
+    assert most.trust_policy_size == 8192 > default.trust_policy_size
+    assert most.managed_policies_per_role == 25
+    assert most.roles_per_account == 10000
+    # Fixed quotas stay at their value.
+    assert most.managed_policy_size == default.managed_policy_size == 6144
+    assert most.managed_policies_per_group == default.managed_policies_per_group == 10
 
 
 @pytest.mark.parametrize(
