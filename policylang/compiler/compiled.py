@@ -144,7 +144,7 @@ class PrincipalFacts:
     the half of the service-linked-role test that depends on the caller alone.
     """
 
-    __slots__ = ("key", "slr_name", "tagged_key", "twins", "values")
+    __slots__ = ("_selected", "key", "slr_name", "tagged_key", "twins", "values")
 
     def __init__(self, caller: Caller) -> None:
         values: dict[str, ContextValue] = {}
@@ -164,6 +164,18 @@ class PrincipalFacts:
         self.key: CallerKey = caller_key(caller)
         self.tagged_key: tuple[object, ...] = (*self.key, tuple(caller.tags.items()))
         self.slr_name = _role_name_is_service_linked(caller)
+        self._selected: dict[tuple[str, ...], dict[str, ContextValue]] = {}
+
+    def selected(self, reads: tuple[str, ...]) -> dict[str, ContextValue]:
+        """`values` restricted to `reads`, in the order of `reads` (memoised per tuple)."""
+        found = self._selected.get(reads)
+        if found is None:
+            values = self.values
+            found = {k: values[k] for k in reads if k in values}
+            if len(self._selected) >= 64:
+                self._selected.clear()
+            self._selected[reads] = found
+        return found
 
 
 _PRINCIPAL_MEMO: dict[int, tuple[weakref.ref[Caller], PrincipalFacts]] = {}
@@ -245,14 +257,23 @@ class _Plan:
 
     __slots__ = (
         "boundary",
+        "gci",
         "identity",
+        "kms",
+        "lowered",
         "managed_write",
         "needs_ctx",
         "rank",
         "rcp",
+        "rcp_service",
         "resource",
         "results",
+        "role_trust",
         "scp",
+        "scp_bits",
+        "scp_dynamic",
+        "scp_fixed",
+        "scp_full",
         "session",
     )
 
@@ -263,6 +284,13 @@ class _Plan:
             found = group.index.lookup(action, lowered)
             return _candidates(found, group.with_principal)
 
+        # facts of the action name, so that decide() neither lower-cases nor splits it
+        self.lowered = lowered
+        service = lowered.partition(":")[0]
+        self.gci = lowered == GET_CALLER_IDENTITY
+        self.rcp_service = service in compiled.rcp_services
+        self.role_trust = lowered in ROLE_TRUST_ACTIONS
+        self.kms = service == "kms"
         # is_aws_managed_write can only be true for these actions: skip the ARN split otherwise
         self.managed_write = lowered in _MANAGED_WRITE_ACTIONS
         self.identity = look(compiled.identity)
@@ -271,6 +299,27 @@ class _Plan:
         self.resource = look(compiled.resource)
         self.scp = tuple(look(g) for g in compiled.scp)
         self.rcp = tuple(look(g) for g in compiled.rcp)
+        # The SCP levels merged into one pass: every level's unconditional hits together
+        # (their third field: the bits of the levels holding one of the Allows), and every
+        # level's per-request statements in one tuple, with the levels each one sits in
+        # (a policy listed in two levels appears twice, as the reference reports it twice).
+        scp_allows: list[CompiledStatement] = []
+        scp_denies: list[CompiledStatement] = []
+        scp_mask = 0
+        scp_dynamic: list[CompiledStatement] = []
+        self.scp_bits: dict[int, int] = {}
+        for level, c in enumerate(self.scp):
+            bit = 1 << level
+            scp_allows += c[0][0]
+            scp_denies += c[0][1]
+            if c[0][0]:
+                scp_mask |= bit
+            for st in c[1]:
+                scp_dynamic.append(st)
+                self.scp_bits[id(st)] = self.scp_bits.get(id(st), 0) | bit
+        self.scp_fixed: Hits = (scp_allows, scp_denies, scp_mask)
+        self.scp_dynamic: Statements = tuple(scp_dynamic)
+        self.scp_full = (1 << len(self.scp)) - 1
         everything = [self.identity, self.boundary, self.session, self.resource]
         everything += [*self.scp, *self.rcp]
         # the context is needed only by conditions and variable-bearing resources
@@ -359,6 +408,53 @@ def _run(
     return allows, denies, classes
 
 
+def _run_plain(
+    dynamic: Statements,
+    fixed: Hits,
+    arn: str,
+    ctx: Mapping[str, ContextValue],
+    missing: set[str],
+    variants: Sequence[Mapping[str, ContextValue]],
+) -> tuple[list[CompiledStatement], list[CompiledStatement]]:
+    """`_run` for groups without Principals (identity, boundary, session, SCP levels).
+
+    Returns the applicable Allows and Denies: the fixed hits followed by the statements of
+    `dynamic` (in order) that apply. The fixed lists are copied, never mutated.
+    """
+    allows = list(fixed[0])
+    denies = list(fixed[1])
+    for st in dynamic:
+        static = st.static_only
+        if static is not None:
+            if static(arn) == st.not_resource:
+                continue
+        elif not st.all_resources and not st.resource_matches(arn, ctx, missing):
+            continue
+        cond = st.condition
+        if cond is not None:
+            key = cond.single_key
+            if key is not None:
+                if key not in ctx:
+                    missing.add(key)
+            elif not ctx.keys() >= cond.keyset:
+                for k in cond.keys:
+                    if k not in ctx:
+                        missing.add(k)
+            if cond.variable_keys:
+                for k in cond.variable_keys:
+                    if not isinstance(ctx.get(k), str):
+                        missing.add(k)
+            if not cond.matches(ctx) and not (
+                variants and any(cond.matches(v) for v in variants)
+            ):
+                continue
+        if st.deny:
+            denies.append(st)
+        else:
+            allows.append(st)
+    return allows, denies
+
+
 _matched_of = operator.attrgetter("matched")
 _DECISIONS = {"E": _EXPLICIT, "I": _IMPLICIT, "A": _ALLOWED}
 _RESULT_LIMIT = 256
@@ -416,6 +512,11 @@ class CompiledPolicySet:
         "defect",
         "derived_reads",
         "guarded",
+        "has_boundary_policy",
+        "has_identity_policies",
+        "has_rcp",
+        "has_scp",
+        "has_session_policies",
         "identity",
         "policies",
         "principal_reads",
@@ -468,6 +569,12 @@ class CompiledPolicySet:
         )
         # SCPs or RCPs present: only then does the service-linked-role test matter
         self.guarded = bool(self.scp or self.rcp)
+        # truth values decide() reads on every call, computed once (PolicySet is frozen)
+        self.has_scp = bool(self.scp)
+        self.has_rcp = bool(self.rcp)
+        self.has_session_policies = bool(policies.session)
+        self.has_identity_policies = bool(policies.identity)
+        self.has_boundary_policy = policies.boundary is not None
         self.reads_principal_tags = any(k.startswith("aws:principaltag/") for k in reads)
         self.reads_resource_tags = any(k.startswith("aws:resourcetag/") for k in reads)
         # The reference orders matched statements by the position of their policy object in
@@ -485,14 +592,18 @@ class CompiledPolicySet:
         return sum(len(g) for g in groups)
 
     def plan(self, action: str, lowered: str) -> _Plan:
-        """The per-group candidates for an action (memoised, bounded)."""
-        found = self._plans.get(lowered)
+        """The per-group candidates for an action as spelled (memoised, bounded).
+
+        Keyed by the spelling so that decide() need not lower-case the action: a service
+        sees few spellings of each action, and every spelling gets the same candidates.
+        """
+        found = self._plans.get(action)
         if found is not None:
             return found
         plan = _Plan(self, action, lowered)
         if len(self._plans) >= _PLAN_LIMIT:
             self._plans.clear()
-        self._plans[lowered] = plan
+        self._plans[action] = plan
         return plan
 
     def projection(self, shape: tuple[str, ...]) -> Projection:
@@ -519,17 +630,19 @@ class CompiledPolicySet:
         if self.principal_reads:
             if facts is None:
                 facts = principal_facts(request.principal)
-            principal = facts.values
-            for key in self.principal_reads:
-                if key not in ctx:
-                    value = principal.get(key)
-                    if value is not None:
+            principal = facts.selected(self.principal_reads)
+            if ctx.keys().isdisjoint(principal):
+                # the usual case: one C-level update gives the same keys in the same order
+                ctx.update(principal)
+            else:
+                for key, value in principal.items():
+                    if key not in ctx:
                         ctx[key] = value
         for key in self.resource_reads:
             if key not in ctx:
-                value = derive_key(request, key)
-                if value is not None:
-                    ctx[key] = value
+                derived = derive_key(request, key)
+                if derived is not None:
+                    ctx[key] = derived
         return ctx
 
     def decide(self, request: Request) -> EvaluationResult:
@@ -539,22 +652,29 @@ class CompiledPolicySet:
         caller = request.principal
         ctype = caller.type
         action = request.action
-        lowered = action.lower()
+        plan = self._plans.get(action)
+        if plan is None:
+            plan = self.plan(action, action.lower())
         # enum members are compared by identity: hashing one runs Python code
         signed = ctype is _USER or ctype is _ASSUMED_ROLE or ctype is _ROLE
         federated_session = ctype is _FEDERATED and caller.is_federated_user_session
-        if lowered == GET_CALLER_IDENTITY and (signed or ctype is _ROOT or federated_session):
+        if plan.gci and (signed or ctype is _ROOT or federated_session):
             # needs no permission and cannot be denied (§6.1)
             return EvaluationResult(_ALLOWED, details=dict.fromkeys(_SET_NAMES))
-        plan = self._plans.get(lowered) or self.plan(action, lowered)
         policies = self.policies
-        facts = principal_facts(caller)
-        ctx: Mapping[str, ContextValue]
-        ctx = self.context(request, facts) if plan.needs_ctx else _EMPTY_CTX
+        # the caller's facts are looked up only when something below reads them
+        facts: PrincipalFacts | None = None
+        ctx: Mapping[str, ContextValue] = _EMPTY_CTX
+        if plan.needs_ctx:
+            if self.principal_reads:
+                facts = principal_facts(caller)
+            ctx = self.context(request, facts)
         slr = False
         if self.guarded and (ctype is _ASSUMED_ROLE or ctype is _ROLE):
             # evaluator._is_service_linked_role: the name test (memoised per caller) or the
             # aws:PrincipalArn path test; both are pure, so the cheap one goes first
+            if facts is None:
+                facts = principal_facts(caller)
             slr = facts.slr_name
             if not slr:
                 principal_arn = (
@@ -563,42 +683,47 @@ class CompiledPolicySet:
                 slr = isinstance(principal_arn, str) and ":role/aws-service-role/" in principal_arn
         variants: Sequence[Mapping[str, ContextValue]] = ()
         if plan.needs_ctx and (self.reads_principal_tags or self.reads_resource_tags) and (
-            facts.twins or _has_case_twins(request.resource.tags)
+            (facts or principal_facts(caller)).twins or _has_case_twins(request.resource.tags)
         ):
             # two tags differing only in case: conditions may hold under either reading
             variants = tag_variants(request, ctx)
-        scp_applies = bool(self.scp) and (signed or federated_session or ctype is _ROOT)
-        scp_applies = scp_applies and not slr
-        rcp_applies = (
-            bool(self.rcp) and not slr and lowered.partition(":")[0] in self.rcp_services
+        scp_applies = (
+            self.has_scp and (signed or federated_session or ctype is _ROOT) and not slr
         )
+        rcp_applies = self.has_rcp and not slr and plan.rcp_service
         identity_applies = signed or federated_session
         session_applies = ctype is _ASSUMED_ROLE or ctype is _ROLE or federated_session
         has_boundary = identity_applies and self.boundary is not None
-        has_session = session_applies and bool(policies.session)
-        has_identity = identity_applies and bool(policies.identity)
+        has_session = session_applies and self.has_session_policies
+        has_identity = identity_applies and self.has_identity_policies
 
         arn = request.resource.arn
         missing: set[str] = set()
         # SCP / RCP levels: any Deny denies, every level needs an Allow (plain loops: no
         # generator frames on the hot path)
-        scp: list[Hits] = []
+        scp: Hits = _NO_HITS
         scp_denies = False
         scp_allow_all = True
         if scp_applies:
-            for c in plan.scp:
-                h = c[0] if not c[1] else _run(c, arn, ctx, missing, None, False, variants)
-                scp.append(h)
-                if h[1]:
-                    scp_denies = True
-                if not h[0]:
-                    scp_allow_all = False
+            scp = plan.scp_fixed
+            if plan.scp_dynamic:
+                allows_, denies_ = _run_plain(plan.scp_dynamic, scp, arn, ctx, missing, variants)
+                mask = scp[2]
+                if len(allows_) != len(scp[0]):
+                    level_bits = plan.scp_bits
+                    for st in allows_[len(scp[0]) :]:
+                        mask |= level_bits[id(st)]
+                scp = (allows_, denies_, mask)
+            scp_denies = bool(scp[1])
+            scp_allow_all = scp[2] == plan.scp_full
         rcp: list[Hits] = []
         rcp_denies = False
         rcp_allow_all = True
         if rcp_applies:
             for c, group in zip(plan.rcp, self.rcp, strict=True):
                 if c[1]:
+                    if facts is None:
+                        facts = principal_facts(caller)
                     bits = group.principal_bits(caller, facts.key)
                     h = _run(c, arn, ctx, missing, bits, False, variants)
                 else:
@@ -612,21 +737,25 @@ class CompiledPolicySet:
         if plan.resource[1]:
             resource_group = self.resource
             assert resource_group is not None
+            if facts is None:
+                facts = principal_facts(caller)
             resource = _run(
                 plan.resource, arn, ctx, missing,
                 resource_group.principal_bits(caller, facts.key),
-                policies.boundary is not None and signed,
+                self.has_boundary_policy and signed,
                 variants,
             )
         identity = boundary = session = _NO_HITS
         if has_identity:
-            identity = _run(plan.identity, arn, ctx, missing, None, False, variants)
+            c = plan.identity
+            identity = (*_run_plain(c[1], c[0], arn, ctx, missing, variants), 0) if c[1] else c[0]
         if has_boundary:
-            boundary = _run(plan.boundary, arn, ctx, missing, None, False, variants)
+            c = plan.boundary
+            boundary = (*_run_plain(c[1], c[0], arn, ctx, missing, variants), 0) if c[1] else c[0]
         if has_session:
-            session = _run(plan.session, arn, ctx, missing, None, False, variants)
+            c = plan.session
+            session = (*_run_plain(c[1], c[0], arn, ctx, missing, variants), 0) if c[1] else c[0]
 
-        # per-set details (evaluator._Evaluation.details)
         # per-set details (evaluator._Evaluation.details), in _SET_NAMES order
         # each set's own outcome: Deny, else Allow, else none (inlined: no call per set)
         d_session = (
@@ -636,7 +765,7 @@ class CompiledPolicySet:
         )
         session_ok = True
         if session_applies:
-            if not policies.session:
+            if not self.has_session_policies:
                 session_ok = not federated_session  # == caller.is_federated_user_session
                 if not session_ok:
                     d_session = _NONE_S  # federated-user session without a session policy
@@ -677,8 +806,8 @@ class CompiledPolicySet:
         elif session[1]:
             deciding = "session"
         if deciding is not None:
-            denies: list[CompiledStatement] = []
-            for h in (*scp, *rcp, resource, identity, boundary, session):
+            denies = scp[1] + resource[1] + identity[1] + boundary[1] + session[1]
+            for h in rcp:
                 denies += h[1]
             return _result(plan, "E", denies, missing_keys, details, deciding)
 
@@ -699,10 +828,8 @@ class CompiledPolicySet:
         else:
             # 3. grant paths (§4)
             same = caller.account is not None and caller.account == request.resource.account
-            role_trust = lowered in ROLE_TRUST_ACTIONS
-            trust_style = role_trust or (
-                policies.resource is not None and lowered.partition(":")[0] == "kms"
-            )
+            role_trust = plan.role_trust
+            trust_style = role_trust or (policies.resource is not None and plan.kms)
             if ctype is _ROOT:
                 if not ((same and not trust_style) or resource[0]):
                     deciding = "resource"
@@ -744,8 +871,8 @@ class CompiledPolicySet:
                     deciding = "resource"
         if deciding is not None:
             return _result(plan, "I", [], missing_keys, details, deciding)
-        allows: list[CompiledStatement] = []
-        for h in (*scp, *rcp, resource, identity, boundary, session):
+        allows = scp[0] + resource[0] + identity[0] + boundary[0] + session[0]
+        for h in rcp:
             allows += h[0]
         return _result(plan, "A", allows, missing_keys, details, None)
 

@@ -74,8 +74,8 @@ def static_matcher(parts: tuple[Part, ...]) -> ArnMatcher:
     field = star_glob(field_parts)
 
     def match(arn: str) -> bool:
-        head = arn[:size]
-        return (head == prefix or head.lower() == lowered) and field(arn[size:])
+        # startswith is `arn[:size] == prefix` without building the slice
+        return (arn.startswith(prefix) or arn[:size].lower() == lowered) and field(arn[size:])
 
     return match
 

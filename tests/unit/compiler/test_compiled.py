@@ -172,3 +172,39 @@ def test_service_linked_roles_and_aws_managed_writes_agree_with_the_reference() 
         got = compiled.decide(request)
         assert got == evaluate(policies, request), (caller.arn, action, context)
         assert got.decision is decision, (caller.arn, action, context)
+
+
+def test_merged_scp_levels_keep_per_level_allows_and_reference_order() -> None:
+    """SCP levels are evaluated in one pass; each level still needs its own Allow, a policy
+    listed in two levels is reported twice, and action spellings share one answer."""
+    full = named('{"Version": "2012-10-17", "Statement": '
+                 '[{"Effect": "Allow", "Action": "*", "Resource": "*"}]}', PolicyKind.SCP, "full")
+    cond_allow = named("""{"Version": "2012-10-17", "Statement": [
+        {"Sid": "OnlyEU", "Effect": "Allow", "Action": "s3:*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}},
+        {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*",
+         "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}]}""",
+                       PolicyKind.SCP, "cond")
+    identity = named('{"Version": "2012-10-17", "Statement": '
+                     '[{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}')
+    levels = [
+        ((full,), (cond_allow,), (full,)),
+        ((full, cond_allow), (cond_allow,)),
+        ((cond_allow,), (full,), ()),
+    ]
+    contexts = [{}, {"aws:RequestedRegion": "eu-west-1"}, {"aws:RequestedRegion": "us-east-1"},
+                {"aws:RequestedRegion": "eu-west-1", "aws:MultiFactorAuthPresent": "false"}]
+    outcomes = set()
+    for scp in levels:
+        policies = PolicySet(identity=(identity,), scp=scp)
+        compiled = compile_policies(policies)
+        for action in ("s3:GetObject", "S3:getobject", "s3:DeleteObject", "ec2:RunInstances"):
+            for context in contexts:
+                request = Request(ALICE, action, Resource("arn:aws:s3:::b/k", A), context)
+                expected = evaluate(policies, request)
+                assert compiled.decide(request) == expected, (scp, action, context)
+                outcomes.add((expected.decision, len(expected.matched_statements)))
+    # the cases above reach every outcome, with a statement listed twice among the matches
+    assert {d for d, _ in outcomes} == {Decision.ALLOWED, Decision.EXPLICIT_DENY,
+                                         Decision.IMPLICIT_DENY}
+    assert any(d is Decision.EXPLICIT_DENY and n == 2 for d, n in outcomes)
