@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
+from policylang.compiler.conditions import CompiledCondition
 from policylang.compiler.lower import CallerKey, CompiledStatement, StatementGroup, caller_key
 from policylang.decision import Decision, EvaluationResult
 from policylang.evaluator import (
@@ -383,29 +384,37 @@ def _run(
         elif not st.all_resources and not st.resource_matches(arn, ctx, missing):
             continue
         cond = st.condition
-        if cond is not None:
-            key = cond.single_key
-            if key is not None:
-                if key not in ctx:
-                    missing.add(key)
-            elif not ctx.keys() >= cond.keyset:  # one C-level test for the usual case
-                for k in cond.keys:
-                    if k not in ctx:
-                        missing.add(k)
-            if cond.variable_keys:
-                for k in cond.variable_keys:
-                    if not isinstance(ctx.get(k), str):
-                        missing.add(k)
-            if not cond.matches(ctx) and not (
-                variants and any(cond.matches(v) for v in variants)
-            ):
-                continue
+        if cond is not None and not _condition_holds(cond, ctx, missing, variants):
+            continue
         if st.deny:
             denies.append(st)
         else:
             allows.append(st)
             classes |= cls
     return allows, denies, classes
+
+
+def _condition_holds(
+    cond: CompiledCondition,
+    ctx: Mapping[str, ContextValue],
+    missing: set[str],
+    variants: Sequence[Mapping[str, ContextValue]],
+) -> bool:
+    """Whether a statement's condition holds (for the context or a tag-case variant of it),
+    recording the keys it reads that the request lacks, as the reference does."""
+    key = cond.single_key
+    if key is not None:
+        if key not in ctx:
+            missing.add(key)
+    elif not ctx.keys() >= cond.keyset:  # one C-level test for the usual case
+        for k in cond.keys:
+            if k not in ctx:
+                missing.add(k)
+    if cond.variable_keys:
+        for k in cond.variable_keys:
+            if not isinstance(ctx.get(k), str):
+                missing.add(k)
+    return cond.matches(ctx) or bool(variants and any(cond.matches(v) for v in variants))
 
 
 def _run_plain(
@@ -431,23 +440,8 @@ def _run_plain(
         elif not st.all_resources and not st.resource_matches(arn, ctx, missing):
             continue
         cond = st.condition
-        if cond is not None:
-            key = cond.single_key
-            if key is not None:
-                if key not in ctx:
-                    missing.add(key)
-            elif not ctx.keys() >= cond.keyset:
-                for k in cond.keys:
-                    if k not in ctx:
-                        missing.add(k)
-            if cond.variable_keys:
-                for k in cond.variable_keys:
-                    if not isinstance(ctx.get(k), str):
-                        missing.add(k)
-            if not cond.matches(ctx) and not (
-                variants and any(cond.matches(v) for v in variants)
-            ):
-                continue
+        if cond is not None and not _condition_holds(cond, ctx, missing, variants):
+            continue
         if st.deny:
             denies.append(st)
         else:
