@@ -7,9 +7,9 @@ SCP and RCP levels; wildcards, NotAction/NotResource/NotPrincipal, conditions of
 with IfExists and set qualifiers, policy variables, malformed statements the reference rejects)
 and random requests drawn from the same pools (every caller type, derived and explicit context
 keys, multi-valued and empty values), and compares `evaluate(policies, request)` with the
-compiled set's `decide` and a cached `Engine` (errors compare by error code). Prints the number
-of pairs, disagreements (with the first few shown) and the decision mix. Exit status 1 on any
-disagreement.
+compiled set's `decide`, its decision-only `decision` and a cached `Engine` (errors compare by
+error code). Prints the number of pairs, disagreements (with the first few shown) and the
+decision mix. Exit status 1 on any disagreement.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from policylang.compiler import Compiler, Engine
-from policylang.decision import EvaluationResult
+from policylang.decision import Decision, EvaluationResult
 from policylang.errors import PolicyLangError
 from policylang.evaluator import evaluate
 from policylang.ir import (
@@ -185,7 +185,7 @@ class Generator:
         return Request(rng.choice(CALLERS), rng.choice(ACTIONS), resource, context)
 
 
-def _outcome(fn: object) -> EvaluationResult | tuple[str, str]:
+def _outcome(fn: object) -> EvaluationResult | Decision | tuple[str, str]:
     try:
         return fn()  # type: ignore[operator,no-any-return]
     except PolicyLangError as exc:
@@ -218,15 +218,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.per_set):
             request = gen.request()
             expected = _outcome(lambda: evaluate(policies, request))  # noqa: B023
+            fast = _outcome(lambda: compiled.decision(request))  # noqa: B023
             got = _outcome(lambda: compiled.decide(request))  # noqa: B023
             cached = _outcome(lambda: engine.decide(request))  # noqa: B023
+            want = expected if isinstance(expected, tuple) else expected.decision
             pairs += 1
             mix[expected[1] if isinstance(expected, tuple) else expected.decision.value] += 1
-            if got != expected or cached != expected:
+            if got != expected or cached != expected or fast != want:
                 bad += 1
                 if bad <= 5:
                     print(f"DISAGREEMENT #{bad}\n  policies={policies}\n  request={request}\n"
-                          f"  reference={expected}\n  compiled={got}\n  engine={cached}")
+                          f"  reference={expected}\n  compiled={got}\n  engine={cached}\n"
+                          f"  decision-only={fast}")
         if pairs % 20_000 < args.per_set:
             print(f"{pairs} pairs, {bad} disagreements, {time.monotonic() - start:.0f} s",
                   flush=True)

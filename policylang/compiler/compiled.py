@@ -27,6 +27,7 @@ import operator
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 from policylang.compiler.conditions import CompiledCondition
 from policylang.compiler.lower import CallerKey, CompiledStatement, StatementGroup, caller_key
@@ -253,90 +254,230 @@ def _candidates(statements: Statements, with_principal: bool) -> Candidates:
     return (allows, denies, bits), tuple(dynamic)
 
 
-class _Plan:
-    """The candidate statements of every group for one action (memoised per set)."""
+def _split(dynamic: Statements) -> tuple[Statements, Statements]:
+    """A group's per-request statements as (Denies, Allows): the decision-only path checks
+    every Deny before any Allow and stops at the first that applies."""
+    return tuple(st for st in dynamic if st.deny), tuple(st for st in dynamic if not st.deny)
+
+
+_NO_SPLIT: tuple[Statements, Statements] = ((), ())
+
+# Memo tables shared by every compiled set: a set's plan for an action is assembled from the
+# candidates of its groups, and groups are shared between sets (the Compiler builds each once),
+# so the set of another resource for the same principal reuses the identity side's work.
+# Keys hold the group objects themselves (identity hashing), so an entry's groups stay alive
+# as long as the entry; the tables are bounded and cleared when full.
+_SIDE_MEMO_LIMIT = 262_144
+Split = tuple[Statements, Statements]
+_GROUP_CANDIDATES: dict[tuple[StatementGroup, str], tuple[Candidates, Split]] = {}
+_SCP_SIDES: dict[tuple[tuple[StatementGroup, ...], str], _ScpSide] = {}
+
+
+def _group_candidates(
+    group: StatementGroup | None, action: str, lowered: str
+) -> tuple[Candidates, tuple[Statements, Statements]]:
+    """A group's candidates for an action, and their (Denies, Allows) split (memoised)."""
+    if group is None:
+        return _NO_CANDIDATES, _NO_SPLIT
+    key = (group, lowered)
+    found = _GROUP_CANDIDATES.get(key)
+    if found is None:
+        candidates = _candidates(group.index.lookup(action, lowered), group.with_principal)
+        found = (candidates, _split(candidates[1]))
+        if len(_GROUP_CANDIDATES) >= _SIDE_MEMO_LIMIT:
+            _GROUP_CANDIDATES.clear()
+        _GROUP_CANDIDATES[key] = found
+    return found
+
+
+class _ScpSide:
+    """The SCP levels merged into one pass for one action (shared by every set of an account).
+
+    `fixed`: every level's unconditional hits together (their third field: the bits of the
+    levels holding one of the Allows); `dynamic`: every level's per-request statements in one
+    tuple, with the levels each one sits in (`bits`; a policy listed in two levels appears
+    twice, as the reference reports it twice); `full`: the mask of all levels.
+    """
+
+    __slots__ = ("allows", "bits", "denies", "dynamic", "fixed", "full", "levels")
+
+    def __init__(self, groups: tuple[StatementGroup, ...], action: str, lowered: str) -> None:
+        self.levels = tuple(_group_candidates(g, action, lowered)[0] for g in groups)
+        allows: list[CompiledStatement] = []
+        denies: list[CompiledStatement] = []
+        mask = 0
+        dynamic: list[CompiledStatement] = []
+        self.bits: dict[int, int] = {}
+        for level, c in enumerate(self.levels):
+            bit = 1 << level
+            allows += c[0][0]
+            denies += c[0][1]
+            if c[0][0]:
+                mask |= bit
+            for st in c[1]:
+                dynamic.append(st)
+                self.bits[id(st)] = self.bits.get(id(st), 0) | bit
+        self.fixed: Hits = (allows, denies, mask)
+        self.dynamic: Statements = tuple(dynamic)
+        self.full = (1 << len(groups)) - 1
+        self.denies, self.allows = _split(self.dynamic)
+
+
+def _scp_side(groups: tuple[StatementGroup, ...], action: str, lowered: str) -> _ScpSide:
+    key = (groups, lowered)
+    found = _SCP_SIDES.get(key)
+    if found is None:
+        found = _ScpSide(groups, action, lowered)
+        if len(_SCP_SIDES) >= _SIDE_MEMO_LIMIT:
+            _SCP_SIDES.clear()
+        _SCP_SIDES[key] = found
+    return found
+
+
+PrincipalGroups = tuple[
+    StatementGroup, StatementGroup | None, StatementGroup, tuple[StatementGroup, ...]
+]
+"""identity, boundary, session, SCP levels"""
+ResourceGroups = tuple[StatementGroup | None, tuple[StatementGroup, ...], frozenset[str]]
+"""resource policy, RCP levels, the services RCPs govern"""
+
+
+class _PrincipalSide:
+    """The caller's side of a plan for one action: identity, boundary, session and SCP
+    candidates, and facts of the action name (so that a decision neither lower-cases nor splits
+    it). Shared by every set with the same groups on this side (`_side_table`)."""
 
     __slots__ = (
         "boundary",
+        "boundary_split",
         "gci",
         "identity",
+        "identity_split",
         "kms",
-        "lowered",
         "managed_write",
         "needs_ctx",
-        "rank",
-        "rcp",
-        "rcp_service",
-        "resource",
-        "results",
+        "principal_reads",
+        "resource_reads",
         "role_trust",
         "scp",
-        "scp_bits",
-        "scp_dynamic",
-        "scp_fixed",
-        "scp_full",
         "session",
+        "session_split",
     )
 
-    def __init__(self, compiled: CompiledPolicySet, action: str, lowered: str) -> None:
-        def look(group: StatementGroup | None) -> Candidates:
-            if group is None:
-                return _NO_CANDIDATES
-            found = group.index.lookup(action, lowered)
-            return _candidates(found, group.with_principal)
-
-        # facts of the action name, so that decide() neither lower-cases nor splits it
-        self.lowered = lowered
+    def __init__(
+        self,
+        groups: PrincipalGroups,
+        action: str,
+        lowered: str,
+    ) -> None:
+        identity, boundary, session, scp = groups
         service = lowered.partition(":")[0]
         self.gci = lowered == GET_CALLER_IDENTITY
-        self.rcp_service = service in compiled.rcp_services
         self.role_trust = lowered in ROLE_TRUST_ACTIONS
         self.kms = service == "kms"
         # is_aws_managed_write can only be true for these actions: skip the ARN split otherwise
         self.managed_write = lowered in _MANAGED_WRITE_ACTIONS
-        self.identity = look(compiled.identity)
-        self.boundary = look(compiled.boundary)
-        self.session = look(compiled.session)
-        self.resource = look(compiled.resource)
-        self.scp = tuple(look(g) for g in compiled.scp)
-        self.rcp = tuple(look(g) for g in compiled.rcp)
-        # The SCP levels merged into one pass: every level's unconditional hits together
-        # (their third field: the bits of the levels holding one of the Allows), and every
-        # level's per-request statements in one tuple, with the levels each one sits in
-        # (a policy listed in two levels appears twice, as the reference reports it twice).
-        scp_allows: list[CompiledStatement] = []
-        scp_denies: list[CompiledStatement] = []
-        scp_mask = 0
-        scp_dynamic: list[CompiledStatement] = []
-        self.scp_bits: dict[int, int] = {}
-        for level, c in enumerate(self.scp):
-            bit = 1 << level
-            scp_allows += c[0][0]
-            scp_denies += c[0][1]
-            if c[0][0]:
-                scp_mask |= bit
-            for st in c[1]:
-                scp_dynamic.append(st)
-                self.scp_bits[id(st)] = self.scp_bits.get(id(st), 0) | bit
-        self.scp_fixed: Hits = (scp_allows, scp_denies, scp_mask)
-        self.scp_dynamic: Statements = tuple(scp_dynamic)
-        self.scp_full = (1 << len(self.scp)) - 1
-        everything = [self.identity, self.boundary, self.session, self.resource]
-        everything += [*self.scp, *self.rcp]
-        # the context is needed only by conditions and variable-bearing resources
-        self.needs_ctx = any(
-            st.condition is not None or st.dynamic_resources for c in everything for st in c[1]
+        self.identity, self.identity_split = _group_candidates(identity, action, lowered)
+        self.boundary, self.boundary_split = _group_candidates(boundary, action, lowered)
+        self.session, self.session_split = _group_candidates(session, action, lowered)
+        self.scp = _scp_side(scp, action, lowered)
+        dynamic = [*self.scp.dynamic, *self.identity[1], *self.boundary[1], *self.session[1]]
+        # aws:PrincipalArn: the service-linked-role test reads it
+        self.needs_ctx, self.principal_reads, self.resource_reads = _context_needs(
+            dynamic, {"aws:principalarn"}
         )
-        # Matched statements are reported in the reference's order: by the position of their
-        # policy object in all_policies() (its last position if listed twice), then index.
-        order = compiled._order
+
+
+class _ResourceSide:
+    """The resource's side of a plan for one action: resource-policy and RCP candidates."""
+
+    __slots__ = (
+        "needs_ctx",
+        "principal_reads",
+        "rcp",
+        "rcp_service",
+        "rcp_split",
+        "resource",
+        "resource_reads",
+        "resource_split",
+    )
+
+    def __init__(self, groups: ResourceGroups, action: str, lowered: str) -> None:
+        resource, rcp, rcp_services = groups
+        self.rcp_service = lowered.partition(":")[0] in rcp_services
+        self.resource, self.resource_split = _group_candidates(resource, action, lowered)
+        found = [_group_candidates(g, action, lowered) for g in rcp]
+        self.rcp: tuple[Candidates, ...] = tuple(c for c, _ in found)
+        self.rcp_split: tuple[Split, ...] = tuple(s for _, s in found)
+        dynamic = [*self.resource[1]]
+        for c in self.rcp:
+            dynamic += c[1]
+        self.needs_ctx, self.principal_reads, self.resource_reads = _context_needs(dynamic, set())
+
+
+def _context_needs(
+    dynamic: Sequence[CompiledStatement], reads: set[str]
+) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """Whether per-request statements read the context, and which derivable keys they read
+    (principal-derived, resource-derived): only those are worth deriving for a request."""
+    needs = any(st.condition is not None or st.dynamic_resources for st in dynamic)
+    for st in dynamic:
+        reads |= st.reads
+    derivable = sorted(k for k in reads if is_derivable(k))
+    return (
+        needs,
+        tuple(k for k in derivable if not k.startswith("aws:resource")),
+        tuple(k for k in derivable if k.startswith("aws:resource")),
+    )
+
+
+_SIDE_TABLES: dict[tuple[object, ...], dict[str, Any]] = {}
+
+
+def _side_table(key: tuple[object, ...]) -> dict[str, Any]:
+    """The table (action as spelled → side) shared by every set whose groups form `key`.
+
+    A set holds its tables directly, so clearing this bounded memo never breaks a set."""
+    found = _SIDE_TABLES.get(key)
+    if found is None:
+        found = {}
+        if len(_SIDE_TABLES) >= _SIDE_MEMO_LIMIT:
+            _SIDE_TABLES.clear()
+        _SIDE_TABLES[key] = found
+    return found
+
+
+class _Plan:
+    """Both sides of one set's plan for an action, for the explaining path (`decide`), with
+    that set's interned results and statement ranking (memoised per set)."""
+
+    __slots__ = ("_rank", "compiled", "p", "r", "results")
+
+    def __init__(self, compiled: CompiledPolicySet, p: _PrincipalSide, r: _ResourceSide) -> None:
+        self.compiled = compiled
+        self.p = p
+        self.r = r
         self.results: dict[tuple[object, ...], EvaluationResult] = {}
-        self.rank: dict[CompiledStatement, tuple[int, int]] = {
-            st: (order.get(id(st.named), len(order)), st.index)
-            for c in everything
-            for part in (c[0][0], c[0][1], c[1])
-            for st in part
-        }
+        self._rank: dict[CompiledStatement, tuple[int, int]] | None = None
+
+    def rank(self) -> dict[CompiledStatement, tuple[int, int]]:
+        """Matched statements are reported in the reference's order: by the position of their
+        policy object in all_policies() (its last position if listed twice), then index.
+        Built on the first explanation that needs it."""
+        rank = self._rank
+        if rank is None:
+            order = self.compiled.order()
+            p = self.p
+            everything = [p.identity, p.boundary, p.session, self.r.resource, *self.r.rcp]
+            everything += p.scp.levels
+            rank = {
+                st: (order.get(id(st.named), len(order)), st.index)
+                for c in everything
+                for part in (c[0][0], c[0][1], c[1])
+                for st in part
+            }
+            self._rank = rank
+        return rank
 
 
 _PLAN_LIMIT = 1024
@@ -449,6 +590,70 @@ def _run_plain(
     return allows, denies
 
 
+def _any_applies(statements: Statements, arn: str, ctx: Mapping[str, ContextValue]) -> bool:
+    """Does one of `statements` apply to the resource and context? (No Principal to check.)"""
+    for st in statements:
+        static = st.static_only
+        if static is not None:
+            if static(arn) == st.not_resource:
+                continue
+        elif not st.all_resources and not st.resource_matches(arn, ctx, set()):
+            continue
+        cond = st.condition
+        if cond is None or cond.matches(ctx):
+            return True
+    return False
+
+
+def _denies(
+    candidates: Candidates,
+    split: tuple[Statements, Statements],
+    arn: str,
+    ctx: Mapping[str, ContextValue],
+) -> bool:
+    """Does a Deny of this group apply?"""
+    return bool(candidates[0][1]) or bool(split[0] and _any_applies(split[0], arn, ctx))
+
+
+def _allows(
+    candidates: Candidates,
+    split: tuple[Statements, Statements],
+    arn: str,
+    ctx: Mapping[str, ContextValue],
+) -> bool:
+    """Does an Allow of this group apply?"""
+    return bool(candidates[0][0]) or bool(split[1] and _any_applies(split[1], arn, ctx))
+
+
+def _principal_classes(
+    statements: Statements,
+    bits: dict[int, int],
+    trap: bool,
+    arn: str,
+    ctx: Mapping[str, ContextValue],
+    first: bool,
+) -> int:
+    """The principal-class bits of the statements (of a group with Principals) that apply,
+    as `_run` computes them; with `first`, stop at the first that applies."""
+    classes = 0
+    for st in statements:
+        listed = bits[id(st)]
+        if st.principal.negated:  # type: ignore[union-attr]
+            if listed and not (trap and st.deny):
+                continue
+            cls = _DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
+        elif not listed:
+            continue
+        else:
+            cls = listed
+        if not _any_applies((st,), arn, ctx):
+            continue
+        classes |= cls
+        if first:
+            return classes
+    return classes
+
+
 _matched_of = operator.attrgetter("matched")
 _DECISIONS = {"E": _EXPLICIT, "I": _IMPLICIT, "A": _ALLOWED}
 _RESULT_LIMIT = 256
@@ -467,7 +672,7 @@ def _result(
     Matched statements are sorted into the reference's order first (stable, like its sort).
     """
     if len(statements) > 1:
-        statements.sort(key=plan.rank.__getitem__)
+        statements.sort(key=plan.rank().__getitem__)
     key = (decision, deciding, missing_keys, details, tuple(map(id, statements)))
     results = plan.results
     found = results.get(key)
@@ -500,7 +705,11 @@ class CompiledPolicySet:
 
     __slots__ = (
         "_order",
+        "_pkey",
         "_plans",
+        "_ptable",
+        "_rkey",
+        "_rtable",
         "_shapes",
         "boundary",
         "defect",
@@ -573,11 +782,24 @@ class CompiledPolicySet:
         self.reads_resource_tags = any(k.startswith("aws:resourcetag/") for k in reads)
         # The reference orders matched statements by the position of their policy object in
         # all_policies() (the last position when one object is listed twice), then index.
-        self._order: dict[int, int] = {
-            id(named): i for i, named in enumerate(policies.all_policies())
-        }
+        self._order: dict[int, int] | None = None  # built by order() on first use
         self._plans: dict[str, _Plan] = {}
+        # the two sides of every plan come from tables shared with the sets that have the same
+        # groups on that side (the other resources of this caller, the other callers of this
+        # resource), so each is built once per action
+        self._pkey: PrincipalGroups = (identity, boundary, session, self.scp)
+        self._ptable: dict[str, _PrincipalSide] = _side_table(self._pkey)
+        self._rkey: ResourceGroups = (resource, self.rcp, rcp_services)
+        self._rtable: dict[str, _ResourceSide] = _side_table(self._rkey)
         self._shapes: dict[tuple[str, ...], Projection] = {}
+
+    def order(self) -> dict[int, int]:
+        """Position of each policy object in all_policies() (the last one if listed twice)."""
+        order = self._order
+        if order is None:
+            order = {id(named): i for i, named in enumerate(self.policies.all_policies())}
+            self._order = order
+        return order
 
     @property
     def statement_count(self) -> int:
@@ -585,8 +807,30 @@ class CompiledPolicySet:
         groups += [g for g in (self.boundary, self.resource) if g is not None]
         return sum(len(g) for g in groups)
 
-    def plan(self, action: str, lowered: str) -> _Plan:
-        """The per-group candidates for an action as spelled (memoised, bounded).
+    def principal_side(self, action: str) -> _PrincipalSide:
+        """The caller's side of the plan for an action as spelled (shared, built once)."""
+        table = self._ptable
+        found = table.get(action)
+        if found is None:
+            found = _PrincipalSide(self._pkey, action, action.lower())
+            if len(table) >= _PLAN_LIMIT:
+                table.clear()
+            table[action] = found
+        return found
+
+    def resource_side(self, action: str) -> _ResourceSide:
+        """The resource's side of the plan for an action as spelled (shared, built once)."""
+        table = self._rtable
+        found = table.get(action)
+        if found is None:
+            found = _ResourceSide(self._rkey, action, action.lower())
+            if len(table) >= _PLAN_LIMIT:
+                table.clear()
+            table[action] = found
+        return found
+
+    def plan(self, action: str) -> _Plan:
+        """Both sides' candidates for an action as spelled, for `decide` (memoised, bounded).
 
         Keyed by the spelling so that decide() need not lower-case the action: a service
         sees few spellings of each action, and every spelling gets the same candidates.
@@ -594,7 +838,7 @@ class CompiledPolicySet:
         found = self._plans.get(action)
         if found is not None:
             return found
-        plan = _Plan(self, action, lowered)
+        plan = _Plan(self, self.principal_side(action), self.resource_side(action))
         if len(self._plans) >= _PLAN_LIMIT:
             self._plans.clear()
         self._plans[action] = plan
@@ -617,14 +861,26 @@ class CompiledPolicySet:
         return projection
 
     def context(
-        self, request: Request, facts: PrincipalFacts | None = None
+        self,
+        request: Request,
+        facts: PrincipalFacts | None = None,
+        p: _PrincipalSide | None = None,
+        r: _ResourceSide | None = None,
     ) -> dict[str, ContextValue]:
-        """The request context (lower-cased keys) with the derived keys this set reads."""
+        """The request context (lower-cased keys) with the derived keys this set reads, or
+        only those the candidates of the sides `p` and `r` read, when given."""
         ctx = {k.lower(): v for k, v in request.context.items()}
-        if self.principal_reads:
+        if p is None or r is None:
+            principal_reads, resource_reads = self.principal_reads, self.resource_reads
+        elif r.principal_reads or r.resource_reads:
+            principal_reads = (*p.principal_reads, *r.principal_reads)
+            resource_reads = (*p.resource_reads, *r.resource_reads)
+        else:
+            principal_reads, resource_reads = p.principal_reads, p.resource_reads
+        if principal_reads:
             if facts is None:
                 facts = principal_facts(request.principal)
-            principal = facts.selected(self.principal_reads)
+            principal = facts.selected(principal_reads)
             if ctx.keys().isdisjoint(principal):
                 # the usual case: one C-level update gives the same keys in the same order
                 ctx.update(principal)
@@ -632,12 +888,153 @@ class CompiledPolicySet:
                 for key, value in principal.items():
                     if key not in ctx:
                         ctx[key] = value
-        for key in self.resource_reads:
+        for key in resource_reads:
             if key not in ctx:
                 derived = derive_key(request, key)
                 if derived is not None:
                     ctx[key] = derived
         return ctx
+
+    def decision(self, request: Request) -> Decision:
+        """Only the decision of `decide(request)`: the same value, without the explanation.
+
+        The fast path for batch work and for services that need a yes or no: every Deny that
+        can apply is checked first and the first one that does ends the evaluation; then each
+        set is asked only whether some Allow applies, stopping at the first. No matched-statement
+        lists, missing-key sets or result objects are built.
+        """
+        if self.defect:
+            return evaluate(self.policies, request, rcp_services=self.rcp_services).decision
+        caller = request.principal
+        ctype = caller.type
+        action = request.action
+        p = self._ptable.get(action)
+        if p is None:
+            p = self.principal_side(action)
+        r = self._rtable.get(action)
+        if r is None:
+            r = self.resource_side(action)
+        signed = ctype is _USER or ctype is _ASSUMED_ROLE or ctype is _ROLE
+        federated_session = ctype is _FEDERATED and caller.is_federated_user_session
+        if p.gci and (signed or ctype is _ROOT or federated_session):
+            return _ALLOWED
+        facts: PrincipalFacts | None = None
+        ctx: Mapping[str, ContextValue] = _EMPTY_CTX
+        needs_ctx = p.needs_ctx or r.needs_ctx
+        if needs_ctx:
+            if p.principal_reads or r.principal_reads:
+                facts = principal_facts(caller)
+            ctx = self.context(request, facts, p, r)
+            if (self.reads_principal_tags or self.reads_resource_tags) and (
+                (facts or principal_facts(caller)).twins or _has_case_twins(request.resource.tags)
+            ):
+                # tags differing only in case (rare): the explaining path handles the variants
+                return self.decide(request).decision
+        slr = False
+        if self.guarded and (ctype is _ASSUMED_ROLE or ctype is _ROLE):
+            if facts is None:
+                facts = principal_facts(caller)
+            slr = facts.slr_name or _slr_path(request, ctx if needs_ctx else None)
+        scp_applies = (
+            self.has_scp and (signed or federated_session or ctype is _ROOT) and not slr
+        )
+        rcp_applies = self.has_rcp and not slr and r.rcp_service
+        identity_applies = signed or federated_session
+        session_applies = ctype is _ASSUMED_ROLE or ctype is _ROLE or federated_session
+        has_boundary = identity_applies and self.boundary is not None
+        has_session = session_applies and self.has_session_policies
+        has_identity = identity_applies and self.has_identity_policies
+        arn = request.resource.arn
+
+        # 1. an applicable Deny anywhere wins
+        if scp_applies:
+            side = p.scp
+            if side.fixed[1] or (side.denies and _any_applies(side.denies, arn, ctx)):
+                return _EXPLICIT
+        if has_identity and _denies(p.identity, p.identity_split, arn, ctx):
+            return _EXPLICIT
+        if has_boundary and _denies(p.boundary, p.boundary_split, arn, ctx):
+            return _EXPLICIT
+        if has_session and _denies(p.session, p.session_split, arn, ctx):
+            return _EXPLICIT
+        resource_bits: dict[int, int] | None = None
+        trap = self.has_boundary_policy and signed
+        resource = r.resource
+        if resource[0][1]:
+            return _EXPLICIT
+        if r.resource_split[0]:
+            if facts is None:
+                facts = principal_facts(caller)
+            resource_bits = self.resource.principal_bits(caller, facts.key)  # type: ignore[union-attr]
+            if _principal_classes(r.resource_split[0], resource_bits, trap, arn, ctx, True):
+                return _EXPLICIT
+        rcp_bits: list[dict[int, int] | None] = []
+        if rcp_applies:
+            for c, split, group in zip(r.rcp, r.rcp_split, self.rcp, strict=True):
+                if c[0][1]:
+                    return _EXPLICIT
+                bits = None
+                if c[1]:
+                    if facts is None:
+                        facts = principal_facts(caller)
+                    bits = group.principal_bits(caller, facts.key)
+                    if split[0] and _principal_classes(split[0], bits, False, arn, ctx, True):
+                        return _EXPLICIT
+                rcp_bits.append(bits)
+
+        # 2. and 3.: which sets hold an applicable Allow
+        rcp_ok = True
+        if rcp_applies:
+            for c, split, bits in zip(r.rcp, r.rcp_split, rcp_bits, strict=True):
+                if not c[0][0] and not (
+                    bits is not None
+                    and split[1]
+                    and _principal_classes(split[1], bits, False, arn, ctx, True)
+                ):
+                    rcp_ok = False
+                    break
+        scp_ok = True
+        if scp_applies:
+            side = p.scp
+            mask = side.fixed[2]
+            if mask != side.full:
+                level_bits = side.bits
+                for st in side.allows:
+                    more = level_bits[id(st)]
+                    if more & ~mask and _any_applies((st,), arn, ctx):
+                        mask |= more
+                        if mask == side.full:
+                            break
+                scp_ok = mask == side.full
+        classes = resource[0][2]
+        if r.resource_split[1]:
+            if resource_bits is None:
+                if facts is None:
+                    facts = principal_facts(caller)
+                resource_bits = self.resource.principal_bits(caller, facts.key)  # type: ignore[union-attr]
+            classes |= _principal_classes(
+                r.resource_split[1], resource_bits, trap, arn, ctx, False
+            )
+        identity_allows = has_identity and _allows(p.identity, p.identity_split, arn, ctx)
+        boundary_ok = not has_boundary or _allows(p.boundary, p.boundary_split, arn, ctx)
+        session_ok = True
+        if session_applies:
+            if not self.has_session_policies:
+                session_ok = not federated_session
+            else:
+                session_ok = _allows(p.session, p.session_split, arn, ctx)
+        deciding = self._gate(
+            p,
+            request,
+            rcp_ok,
+            scp_ok,
+            bool(classes) or bool(resource[0][0]),
+            classes,
+            identity_allows,
+            boundary_ok,
+            session_ok,
+        )
+        return _ALLOWED if deciding is None else _IMPLICIT
 
     def decide(self, request: Request) -> EvaluationResult:
         """The reference decision for `request`, computed over the compiled groups."""
@@ -648,35 +1045,30 @@ class CompiledPolicySet:
         action = request.action
         plan = self._plans.get(action)
         if plan is None:
-            plan = self.plan(action, action.lower())
+            plan = self.plan(action)
+        p = plan.p
+        r = plan.r
         # enum members are compared by identity: hashing one runs Python code
         signed = ctype is _USER or ctype is _ASSUMED_ROLE or ctype is _ROLE
         federated_session = ctype is _FEDERATED and caller.is_federated_user_session
-        if plan.gci and (signed or ctype is _ROOT or federated_session):
+        if p.gci and (signed or ctype is _ROOT or federated_session):
             # needs no permission and cannot be denied (§6.1)
             return EvaluationResult(_ALLOWED, details=dict.fromkeys(_SET_NAMES))
-        policies = self.policies
         # the caller's facts are looked up only when something below reads them
         facts: PrincipalFacts | None = None
         ctx: Mapping[str, ContextValue] = _EMPTY_CTX
-        if plan.needs_ctx:
-            if self.principal_reads:
+        needs_ctx = p.needs_ctx or r.needs_ctx
+        if needs_ctx:
+            if p.principal_reads or r.principal_reads:
                 facts = principal_facts(caller)
-            ctx = self.context(request, facts)
+            ctx = self.context(request, facts, p, r)
         slr = False
         if self.guarded and (ctype is _ASSUMED_ROLE or ctype is _ROLE):
-            # evaluator._is_service_linked_role: the name test (memoised per caller) or the
-            # aws:PrincipalArn path test; both are pure, so the cheap one goes first
             if facts is None:
                 facts = principal_facts(caller)
-            slr = facts.slr_name
-            if not slr:
-                principal_arn = (
-                    ctx.get("aws:principalarn") if plan.needs_ctx else _principal_arn(request)
-                )
-                slr = isinstance(principal_arn, str) and ":role/aws-service-role/" in principal_arn
+            slr = facts.slr_name or _slr_path(request, ctx if needs_ctx else None)
         variants: Sequence[Mapping[str, ContextValue]] = ()
-        if plan.needs_ctx and (self.reads_principal_tags or self.reads_resource_tags) and (
+        if needs_ctx and (self.reads_principal_tags or self.reads_resource_tags) and (
             (facts or principal_facts(caller)).twins or _has_case_twins(request.resource.tags)
         ):
             # two tags differing only in case: conditions may hold under either reading
@@ -684,7 +1076,7 @@ class CompiledPolicySet:
         scp_applies = (
             self.has_scp and (signed or federated_session or ctype is _ROOT) and not slr
         )
-        rcp_applies = self.has_rcp and not slr and plan.rcp_service
+        rcp_applies = self.has_rcp and not slr and r.rcp_service
         identity_applies = signed or federated_session
         session_applies = ctype is _ASSUMED_ROLE or ctype is _ROLE or federated_session
         has_boundary = identity_applies and self.boundary is not None
@@ -699,22 +1091,23 @@ class CompiledPolicySet:
         scp_denies = False
         scp_allow_all = True
         if scp_applies:
-            scp = plan.scp_fixed
-            if plan.scp_dynamic:
-                allows_, denies_ = _run_plain(plan.scp_dynamic, scp, arn, ctx, missing, variants)
+            side = p.scp
+            scp = side.fixed
+            if side.dynamic:
+                allows_, denies_ = _run_plain(side.dynamic, scp, arn, ctx, missing, variants)
                 mask = scp[2]
                 if len(allows_) != len(scp[0]):
-                    level_bits = plan.scp_bits
+                    level_bits = side.bits
                     for st in allows_[len(scp[0]) :]:
                         mask |= level_bits[id(st)]
                 scp = (allows_, denies_, mask)
             scp_denies = bool(scp[1])
-            scp_allow_all = scp[2] == plan.scp_full
+            scp_allow_all = scp[2] == side.full
         rcp: list[Hits] = []
         rcp_denies = False
         rcp_allow_all = True
         if rcp_applies:
-            for c, group in zip(plan.rcp, self.rcp, strict=True):
+            for c, group in zip(r.rcp, self.rcp, strict=True):
                 if c[1]:
                     if facts is None:
                         facts = principal_facts(caller)
@@ -727,27 +1120,27 @@ class CompiledPolicySet:
                     rcp_denies = True
                 if not h[0]:
                     rcp_allow_all = False
-        resource = plan.resource[0]
-        if plan.resource[1]:
+        resource = r.resource[0]
+        if r.resource[1]:
             resource_group = self.resource
             assert resource_group is not None
             if facts is None:
                 facts = principal_facts(caller)
             resource = _run(
-                plan.resource, arn, ctx, missing,
+                r.resource, arn, ctx, missing,
                 resource_group.principal_bits(caller, facts.key),
                 self.has_boundary_policy and signed,
                 variants,
             )
         identity = boundary = session = _NO_HITS
         if has_identity:
-            c = plan.identity
+            c = p.identity
             identity = (*_run_plain(c[1], c[0], arn, ctx, missing, variants), 0) if c[1] else c[0]
         if has_boundary:
-            c = plan.boundary
+            c = p.boundary
             boundary = (*_run_plain(c[1], c[0], arn, ctx, missing, variants), 0) if c[1] else c[0]
         if has_session:
-            c = plan.session
+            c = p.session
             session = (*_run_plain(c[1], c[0], arn, ctx, missing, variants), 0) if c[1] else c[0]
 
         # per-set details (evaluator._Evaluation.details), in _SET_NAMES order
@@ -805,70 +1198,94 @@ class CompiledPolicySet:
                 denies += h[1]
             return _result(plan, "E", denies, missing_keys, details, deciding)
 
-        # 2. guardrails: every level needs an applicable Allow
-        if rcp_applies and not rcp_allow_all:
-            deciding = "rcp"
-        elif scp_applies and not scp_allow_all:
-            deciding = "scp"
-        elif plan.managed_write and is_aws_managed_write(action, arn):
-            deciding = "aws-managed"  # no policy can allow changes to AWS-managed resources
-        elif (
-            ctype is _ANONYMOUS
-            or ctype is _SERVICE
-            or (ctype is _FEDERATED and caller.is_identity_provider)
-        ):
-            if not resource[0]:
-                deciding = "resource"
-        else:
-            # 3. grant paths (§4)
-            same = caller.account is not None and caller.account == request.resource.account
-            role_trust = plan.role_trust
-            trust_style = role_trust or (policies.resource is not None and plan.kms)
-            if ctype is _ROOT:
-                if not ((same and not trust_style) or resource[0]):
-                    deciding = "resource"
-            else:
-                identity_allows = bool(identity[0])  # empty unless the identity set applies
-                boundary_ok = not has_boundary or bool(boundary[0])
-                id_ok = identity_allows and boundary_ok and session_ok
-                if not identity_allows:
-                    first_failing = "identity"
-                elif not boundary_ok:
-                    first_failing = "boundary"
-                else:
-                    first_failing = "session"
-                if same:
-                    classes = resource[2]
-                    direct = bool(classes & _DIRECT_BIT)
-                    parent = bool(classes & _PARENT_BIT)
-                    account = bool(classes & _ACCOUNT_BIT)
-                    parent_ok = parent and boundary_ok and session_ok
-                    if role_trust:
-                        allowed = (direct and boundary_ok) or parent_ok or (account and id_ok)
-                    elif trust_style:
-                        allowed = direct or parent_ok or (account and id_ok)
-                    else:
-                        allowed = direct or parent_ok or id_ok
-                    if not allowed:
-                        # name the gate that cut the strongest grant the policy made
-                        if trust_style and not (direct or parent or account):
-                            deciding = "resource"
-                        elif (direct or parent) and not boundary_ok:
-                            deciding = "boundary"
-                        elif parent and not session_ok:
-                            deciding = "session"
-                        else:
-                            deciding = first_failing
-                elif not id_ok:
-                    deciding = first_failing
-                elif not resource[0]:
-                    deciding = "resource"
+        # 2. guardrails, 3. grant paths
+        deciding = self._gate(
+            p,
+            request,
+            not rcp_applies or rcp_allow_all,
+            not scp_applies or scp_allow_all,
+            bool(resource[0]),
+            resource[2],
+            bool(identity[0]),  # empty unless the identity set applies
+            not has_boundary or bool(boundary[0]),
+            session_ok,
+        )
         if deciding is not None:
             return _result(plan, "I", [], missing_keys, details, deciding)
         allows = scp[0] + resource[0] + identity[0] + boundary[0] + session[0]
         for h in rcp:
             allows += h[0]
         return _result(plan, "A", allows, missing_keys, details, None)
+
+    def _gate(
+        self,
+        p: _PrincipalSide,
+        request: Request,
+        rcp_ok: bool,
+        scp_ok: bool,
+        resource_allows: bool,
+        classes: int,
+        identity_allows: bool,
+        boundary_ok: bool,
+        session_ok: bool,
+    ) -> str | None:
+        """Steps 2 and 3 of §3 once no Deny applies: the set that denies implicitly, or None
+        when the request is allowed. Shared by `decide` and `decision`.
+
+        `classes`: the principal-class bits of the resource policy's applicable Allows.
+        """
+        caller = request.principal
+        ctype = caller.type
+        # 2. guardrails: every level needs an applicable Allow
+        if not rcp_ok:
+            return "rcp"
+        if not scp_ok:
+            return "scp"
+        if p.managed_write and is_aws_managed_write(request.action, request.resource.arn):
+            return "aws-managed"  # no policy can allow changes to AWS-managed resources
+        if (
+            ctype is _ANONYMOUS
+            or ctype is _SERVICE
+            or (ctype is _FEDERATED and caller.is_identity_provider)
+        ):
+            return None if resource_allows else "resource"
+        # 3. grant paths (§4)
+        same = caller.account is not None and caller.account == request.resource.account
+        role_trust = p.role_trust
+        trust_style = role_trust or (self.policies.resource is not None and p.kms)
+        if ctype is _ROOT:
+            return None if (same and not trust_style) or resource_allows else "resource"
+        id_ok = identity_allows and boundary_ok and session_ok
+        if not identity_allows:
+            first_failing = "identity"
+        elif not boundary_ok:
+            first_failing = "boundary"
+        else:
+            first_failing = "session"
+        if not same:
+            if not id_ok:
+                return first_failing
+            return None if resource_allows else "resource"
+        direct = bool(classes & _DIRECT_BIT)
+        parent = bool(classes & _PARENT_BIT)
+        account = bool(classes & _ACCOUNT_BIT)
+        parent_ok = parent and boundary_ok and session_ok
+        if role_trust:
+            allowed = (direct and boundary_ok) or parent_ok or (account and id_ok)
+        elif trust_style:
+            allowed = direct or parent_ok or (account and id_ok)
+        else:
+            allowed = direct or parent_ok or id_ok
+        if allowed:
+            return None
+        # name the gate that cut the strongest grant the policy made
+        if trust_style and not (direct or parent or account):
+            return "resource"
+        if (direct or parent) and not boundary_ok:
+            return "boundary"
+        if parent and not session_ok:
+            return "session"
+        return first_failing
 
 
 _EMPTY_CTX: Mapping[str, ContextValue] = MappingProxyType({})
@@ -877,6 +1294,13 @@ _EMPTY_CTX: Mapping[str, ContextValue] = MappingProxyType({})
 def _has_case_twins(tags: Mapping[str, str]) -> bool:
     """Do two tag keys differ only in case? (Then evaluator.tag_variants applies.)"""
     return len(tags) > 1 and len({k.lower() for k in tags}) != len(tags)
+
+
+def _slr_path(request: Request, ctx: Mapping[str, ContextValue] | None) -> bool:
+    """The aws:PrincipalArn half of evaluator._is_service_linked_role (the name half is
+    memoised per caller in `PrincipalFacts.slr_name` and tested first: it is cheaper)."""
+    principal_arn = ctx.get("aws:principalarn") if ctx is not None else _principal_arn(request)
+    return isinstance(principal_arn, str) and ":role/aws-service-role/" in principal_arn
 
 
 def _principal_arn(request: Request) -> ContextValue | None:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from policylang.compiler.build import Compiler
 from policylang.compiler.compiled import CompiledPolicySet, principal_facts
-from policylang.decision import EvaluationResult
+from policylang.decision import Decision, EvaluationResult
 from policylang.policy_set import PolicySet
 from policylang.request import Request
 
@@ -34,12 +34,13 @@ Policies = PolicySet | CompiledPolicySet | Resolver
 class _State:
     """What one generation of the engine decides with; replaced whole by `swap`."""
 
-    __slots__ = ("cache", "fixed", "resolver")
+    __slots__ = ("cache", "decisions", "fixed", "resolver")
 
     def __init__(self, fixed: CompiledPolicySet | None, resolver: Resolver | None) -> None:
         self.fixed = fixed
         self.resolver = resolver
         self.cache: dict[tuple[object, ...], EvaluationResult] = {}
+        self.decisions: dict[tuple[object, ...], Decision] = {}  # filled by decision()
 
 
 class Engine:
@@ -107,6 +108,33 @@ class Engine:
         cache[key] = result
         return result
 
+    def decision(self, request: Request) -> Decision:
+        """Only the decision for one request (== `decide(request).decision`), through the
+        cache: a cached explained result answers too, and decisions are cached on their own."""
+        state = self._state
+        compiled = state.fixed
+        if compiled is None:
+            compiled = self.compiler.compile(state.resolver(request))  # type: ignore[misc]
+        if not self.cache_size:
+            return compiled.decision(request)
+        key = cache_key(compiled, request)
+        cache = state.decisions
+        found = cache.get(key)
+        if found is None:
+            explained = state.cache.get(key)
+            if explained is not None:
+                found = explained.decision
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        decision = compiled.decision(request)
+        if len(cache) >= self.cache_size:
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                del cache[next(iter(cache))]
+        cache[key] = decision
+        return decision
+
     def decide_uncached(self, request: Request) -> EvaluationResult:
         """The decision without consulting or filling the cache."""
         return self.compiled_for(request).decide(request)
@@ -119,6 +147,7 @@ class Engine:
 
     def clear_cache(self) -> None:
         self._state.cache.clear()
+        self._state.decisions.clear()
 
 
 def cache_key(compiled: CompiledPolicySet, request: Request) -> tuple[object, ...]:

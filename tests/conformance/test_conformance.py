@@ -89,7 +89,10 @@ def test_compiled_engine_agrees_with_the_reference(case: ConformanceCase) -> Non
     """The same corpus in the second configuration: compiled and indexed (style.md §8)."""
     loaded = load_case(case.text.encode("utf-8"), source_name=case.id)
 
+    fast = compile_policies(loaded.policies).decision(loaded.request)
     compiled = compile_policies(loaded.policies).decide(loaded.request)
+
+    assert fast.value == case.expect
 
     assert compiled.decision.value == case.expect
     assert compiled == evaluate(loaded.policies, loaded.request)

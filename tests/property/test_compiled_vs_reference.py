@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policylang.compiler import Compiler, Engine, compile_policies
-from policylang.decision import EvaluationResult
+from policylang.decision import Decision, EvaluationResult
 from policylang.errors import PolicyLangError
 from policylang.evaluator import evaluate
 from policylang.ir import (
@@ -275,11 +275,22 @@ def outcome(fn: Callable[[], EvaluationResult]) -> Outcome:
         return ("error", exc.code)
 
 
+def decision_only(fn: Callable[[], Decision]) -> Decision | tuple[str, str]:
+    try:
+        return fn()
+    except PolicyLangError as exc:
+        return ("error", exc.code)
+
+
 def assert_same(policies_: PolicySet, reqs: list[Request]) -> None:
     compiled = compile_policies(policies_)
+    fast = compile_policies(policies_)  # its plans are built by the decision-only path
     engine = Engine(policies_, cache_size=16)
     for request in reqs:
         expected = outcome(lambda: evaluate(policies_, request))  # noqa: B023
+        want = expected.decision if isinstance(expected, EvaluationResult) else expected
+        assert decision_only(lambda: fast.decision(request)) == want, request  # noqa: B023
+        assert decision_only(lambda: engine.decision(request)) == want, request  # noqa: B023
         assert outcome(lambda: compiled.decide(request)) == expected, request  # noqa: B023
         assert outcome(lambda: engine.decide(request)) == expected  # noqa: B023
         assert outcome(lambda: engine.decide(request)) == expected  # noqa: B023  (cache hit)
@@ -303,5 +314,7 @@ def test_shared_compiler_agrees_with_reference(sets: list[PolicySet], reqs: list
     for request in reqs:
         ps = mixed[len(request.action) % len(mixed)]
         expected = outcome(lambda: evaluate(ps, request))  # noqa: B023
+        want = expected.decision if isinstance(expected, EvaluationResult) else expected
+        assert decision_only(lambda: shared.compile(ps).decision(request)) == want  # noqa: B023
         assert outcome(lambda: shared.compile(ps).decide(request)) == expected  # noqa: B023
         assert outcome(lambda: engine.decide(request)) == expected  # noqa: B023
