@@ -39,6 +39,13 @@ class Compiler:
             tuple[bool, tuple[int, ...]], tuple[tuple[NamedPolicy, ...], StatementGroup]
         ] = {}
         self._sets: dict[int, tuple[PolicySet, CompiledPolicySet]] = {}
+        self._levels: dict[
+            tuple[bool, int], tuple[Sequence[Sequence[NamedPolicy]], tuple[StatementGroup, ...]]
+        ] = {}
+        self._single: dict[tuple[bool, int], tuple[NamedPolicy, StatementGroup]] = {}
+        self._group_of_tuple: dict[
+            tuple[bool, int], tuple[tuple[NamedPolicy, ...], StatementGroup]
+        ] = {}
         self._lock = threading.Lock()
 
     def lower(self, named: NamedPolicy) -> tuple[CompiledStatement, ...]:
@@ -52,15 +59,47 @@ class Compiler:
 
     def group(self, policies: Sequence[NamedPolicy], *, with_principal: bool) -> StatementGroup:
         """Pass 2: one policy set's statements with their action index (memoised)."""
+        # PolicySets built from one principal's records share their tuples: the tuple object
+        # itself is the cheap first key (kept alive by the entry, so its id is not reused)
+        by_object = self._group_of_tuple.get((with_principal, id(policies)))
+        if by_object is not None and by_object[0] is policies:
+            return by_object[1]
         key = (with_principal, tuple(id(n) for n in policies))
         found = self._groups.get(key)
-        if found is not None:
+        if found is None:
+            group = StatementGroup(
+                policies, [self.lower(n) for n in policies], with_principal=with_principal
+            )
+            found = (tuple(policies), group)
+            self._groups[key] = found
+        if isinstance(policies, tuple):
+            if len(self._group_of_tuple) >= self.max_sets:
+                self._group_of_tuple.clear()
+            self._group_of_tuple[(with_principal, id(policies))] = (policies, found[1])
+        return found[1]
+
+    def single(self, named: NamedPolicy, *, with_principal: bool) -> StatementGroup:
+        """The group of one document (a boundary, a resource policy), memoised per object."""
+        found = self._single.get((with_principal, id(named)))
+        if found is not None and found[0] is named:
             return found[1]
-        group = StatementGroup(
-            policies, [self.lower(n) for n in policies], with_principal=with_principal
-        )
-        self._groups[key] = (tuple(policies), group)
+        group = self.group((named,), with_principal=with_principal)
+        self._single[(with_principal, id(named))] = (named, group)
         return group
+
+    def levels(
+        self, levels: Sequence[Sequence[NamedPolicy]], *, with_principal: bool
+    ) -> tuple[StatementGroup, ...]:
+        """One group per SCP/RCP level (memoised per levels tuple, as `group`)."""
+        found = self._levels.get((with_principal, id(levels)))
+        if found is not None and found[0] is levels:
+            return found[1]
+        groups = tuple(self.group(level, with_principal=with_principal) for level in levels)
+        if isinstance(levels, tuple):
+            if len(self._levels) >= self.max_sets:
+                self._levels.clear()
+            self._levels[(with_principal, id(levels))] = (levels, groups)
+        return groups
 
     def compile(self, policies: PolicySet) -> CompiledPolicySet:
         """Pass 3: the compiled PolicySet (memoised per PolicySet object)."""
@@ -71,18 +110,18 @@ class Compiler:
             policies,
             identity=self.group(policies.identity, with_principal=False),
             boundary=(
-                self.group((policies.boundary,), with_principal=False)
+                self.single(policies.boundary, with_principal=False)
                 if policies.boundary is not None
                 else None
             ),
             session=self.group(policies.session, with_principal=False),
             resource=(
-                self.group((policies.resource,), with_principal=True)
+                self.single(policies.resource, with_principal=True)
                 if policies.resource is not None
                 else None
             ),
-            scp=[self.group(level, with_principal=False) for level in policies.scp],
-            rcp=[self.group(level, with_principal=True) for level in policies.rcp],
+            scp=self.levels(policies.scp, with_principal=False),
+            rcp=self.levels(policies.rcp, with_principal=True),
             rcp_services=self.rcp_services,
         )
         with self._lock:

@@ -395,6 +395,9 @@ class _ResourceSide:
         "needs_ctx",
         "principal_reads",
         "rcp",
+        "rcp_denies",
+        "rcp_fixed_deny",
+        "rcp_open",
         "rcp_service",
         "rcp_split",
         "resource",
@@ -409,6 +412,17 @@ class _ResourceSide:
         found = [_group_candidates(g, action, lowered) for g in rcp]
         self.rcp: tuple[Candidates, ...] = tuple(c for c, _ in found)
         self.rcp_split: tuple[Split, ...] = tuple(s for _, s in found)
+        # the RCP levels for the decision-only path: any unconditional Deny, the per-request
+        # Denies with their level, and the levels lacking an unconditional Allow
+        self.rcp_fixed_deny = any(c[0][1] for c in self.rcp)
+        self.rcp_denies = tuple(
+            (level, st) for level, split in enumerate(self.rcp_split) for st in split[0]
+        )
+        self.rcp_open = tuple(
+            (level, split[1])
+            for level, (c, split) in enumerate(zip(self.rcp, self.rcp_split, strict=True))
+            if not c[0][0]
+        )
         dynamic = [*self.resource[1]]
         for c in self.rcp:
             dynamic += c[1]
@@ -431,19 +445,55 @@ def _context_needs(
     )
 
 
-_SIDE_TABLES: dict[tuple[object, ...], dict[str, Any]] = {}
+class _SideInfo:
+    """What a set needs to know of one side's groups, computed once per distinct side: the
+    table of its per-action plans, whether a statement is defective, and the context keys the
+    groups read (and of those, the derivable ones: principal-derived, resource-derived)."""
+
+    __slots__ = ("defect", "derived", "reads", "table")
+
+    def __init__(self, groups: Sequence[StatementGroup | None]) -> None:
+        present = [g for g in groups if g is not None]
+        self.table: dict[str, Any] = {}
+        self.defect = any(g.defect for g in present)
+        reads: set[str] = {"aws:principalarn"}  # the service-linked-role test reads it
+        for g in present:
+            reads |= g.reads
+        self.reads = frozenset(reads)
+        self.derived = _derived(self.reads)
 
 
-def _side_table(key: tuple[object, ...]) -> dict[str, Any]:
-    """The table (action as spelled → side) shared by every set whose groups form `key`.
-
-    A set holds its tables directly, so clearing this bounded memo never breaks a set."""
-    found = _SIDE_TABLES.get(key)
+def _derived(reads: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The derivable keys among `reads`, sorted: (principal-derived, resource-derived)."""
+    found = _DERIVED.get(reads)
     if found is None:
-        found = {}
-        if len(_SIDE_TABLES) >= _SIDE_MEMO_LIMIT:
-            _SIDE_TABLES.clear()
-        _SIDE_TABLES[key] = found
+        derivable = sorted(k for k in reads if is_derivable(k))
+        found = (
+            tuple(k for k in derivable if not k.startswith("aws:resource")),
+            tuple(k for k in derivable if k.startswith("aws:resource")),
+        )
+        if len(_DERIVED) >= _SIDE_MEMO_LIMIT:
+            _DERIVED.clear()
+        _DERIVED[reads] = found
+    return found
+
+
+_DERIVED: dict[frozenset[str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+_SIDE_INFO: dict[tuple[object, ...], _SideInfo] = {}
+
+
+def _side_info(key: tuple[object, ...], groups: Sequence[StatementGroup | None]) -> _SideInfo:
+    """The shared `_SideInfo` of the side whose groups form `key` (memoised, bounded).
+
+    A set holds its side's table directly, so clearing this memo never breaks a set."""
+    found = _SIDE_INFO.get(key)
+    if found is None:
+        found = _SideInfo(groups)
+        if len(_SIDE_INFO) >= _SIDE_MEMO_LIMIT:
+            _SIDE_INFO.clear()
+        _SIDE_INFO[key] = found
     return found
 
 
@@ -592,15 +642,8 @@ def _run_plain(
 
 def _any_applies(statements: Statements, arn: str, ctx: Mapping[str, ContextValue]) -> bool:
     """Does one of `statements` apply to the resource and context? (No Principal to check.)"""
-    for st in statements:
-        static = st.static_only
-        if static is not None:
-            if static(arn) == st.not_resource:
-                continue
-        elif not st.all_resources and not st.resource_matches(arn, ctx, set()):
-            continue
-        cond = st.condition
-        if cond is None or cond.matches(ctx):
+    for st in statements:  # noqa: SIM110 - a plain loop is faster than any(genexpr)
+        if st.applies(arn, ctx):
             return True
     return False
 
@@ -637,21 +680,23 @@ def _principal_classes(
     as `_run` computes them; with `first`, stop at the first that applies."""
     classes = 0
     for st in statements:
-        listed = bits[id(st)]
-        if st.principal.negated:  # type: ignore[union-attr]
-            if listed and not (trap and st.deny):
-                continue
-            cls = _DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
-        elif not listed:
-            continue
-        else:
-            cls = listed
-        if not _any_applies((st,), arn, ctx):
-            continue
-        classes |= cls
-        if first:
-            return classes
+        cls = _principal_class(st, bits, trap)
+        if cls and st.applies(arn, ctx):
+            classes |= cls
+            if first:
+                return classes
     return classes
+
+
+def _principal_class(st: CompiledStatement, bits: dict[int, int], trap: bool) -> int:
+    """How a statement's Principal/NotPrincipal takes the caller (`principal_bits`), as a
+    class bit, 0 when it does not apply to the caller (`_run`'s rule)."""
+    listed = bits[id(st)]
+    if st.principal.negated:  # type: ignore[union-attr]
+        if listed and not (trap and st.deny):
+            return 0
+        return _DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
+    return listed
 
 
 _matched_of = operator.attrgetter("matched")
@@ -756,20 +801,23 @@ class CompiledPolicySet:
         self.rcp = tuple(rcp)
         self.rcp_services = rcp_services
         self.serial = next(_serials)
-        groups = [identity, session, *self.scp, *self.rcp]
-        groups += [g for g in (boundary, resource) if g is not None]
-        self.defect = any(g.defect for g in groups)
-        reads: set[str] = {"aws:principalarn"}  # the service-linked-role test reads it
-        for g in groups:
-            reads |= g.reads
-        self.reads: frozenset[str] = frozenset(reads)
-        self.derived_reads: tuple[str, ...] = tuple(sorted(k for k in reads if is_derivable(k)))
-        # split once: principal keys come from the memoised PrincipalFacts, resource keys are
-        # derived per request
-        self.resource_reads = tuple(k for k in self.derived_reads if k.startswith("aws:resource"))
-        self.principal_reads = tuple(
-            k for k in self.derived_reads if not k.startswith("aws:resource")
-        )
+        # the two sides of every plan come from tables shared with the sets that have the same
+        # groups on that side (the other resources of this caller, the other callers of this
+        # resource), so each is built once per action; so are the sides' summaries below
+        self._pkey: PrincipalGroups = (identity, boundary, session, self.scp)
+        pside = _side_info(self._pkey, (identity, session, *self.scp, boundary))
+        self._ptable: dict[str, _PrincipalSide] = pside.table
+        self._rkey: ResourceGroups = (resource, self.rcp, rcp_services)
+        rside = _side_info(self._rkey, (*self.rcp, resource))
+        self._rtable: dict[str, _ResourceSide] = rside.table
+        self.defect = pside.defect or rside.defect
+        if rside.reads <= pside.reads:
+            self.reads: frozenset[str] = pside.reads
+            self.principal_reads, self.resource_reads = pside.derived
+        else:
+            self.reads = pside.reads | rside.reads
+            self.principal_reads, self.resource_reads = _derived(self.reads)
+        self.derived_reads = tuple(sorted((*self.principal_reads, *self.resource_reads)))
         # SCPs or RCPs present: only then does the service-linked-role test matter
         self.guarded = bool(self.scp or self.rcp)
         # truth values decide() reads on every call, computed once (PolicySet is frozen)
@@ -778,19 +826,16 @@ class CompiledPolicySet:
         self.has_session_policies = bool(policies.session)
         self.has_identity_policies = bool(policies.identity)
         self.has_boundary_policy = policies.boundary is not None
-        self.reads_principal_tags = any(k.startswith("aws:principaltag/") for k in reads)
-        self.reads_resource_tags = any(k.startswith("aws:resourcetag/") for k in reads)
+        self.reads_principal_tags = any(
+            k.startswith("aws:principaltag/") for k in self.principal_reads
+        )
+        self.reads_resource_tags = any(
+            k.startswith("aws:resourcetag/") for k in self.resource_reads
+        )
         # The reference orders matched statements by the position of their policy object in
         # all_policies() (the last position when one object is listed twice), then index.
         self._order: dict[int, int] | None = None  # built by order() on first use
         self._plans: dict[str, _Plan] = {}
-        # the two sides of every plan come from tables shared with the sets that have the same
-        # groups on that side (the other resources of this caller, the other callers of this
-        # resource), so each is built once per action
-        self._pkey: PrincipalGroups = (identity, boundary, session, self.scp)
-        self._ptable: dict[str, _PrincipalSide] = _side_table(self._pkey)
-        self._rkey: ResourceGroups = (resource, self.rcp, rcp_services)
-        self._rtable: dict[str, _ResourceSide] = _side_table(self._rkey)
         self._shapes: dict[tuple[str, ...], Projection] = {}
 
     def order(self) -> dict[int, int]:
@@ -968,29 +1013,26 @@ class CompiledPolicySet:
             resource_bits = self.resource.principal_bits(caller, facts.key)  # type: ignore[union-attr]
             if _principal_classes(r.resource_split[0], resource_bits, trap, arn, ctx, True):
                 return _EXPLICIT
-        rcp_bits: list[dict[int, int] | None] = []
         if rcp_applies:
-            for c, split, group in zip(r.rcp, r.rcp_split, self.rcp, strict=True):
-                if c[0][1]:
-                    return _EXPLICIT
-                bits = None
-                if c[1]:
-                    if facts is None:
-                        facts = principal_facts(caller)
-                    bits = group.principal_bits(caller, facts.key)
-                    if split[0] and _principal_classes(split[0], bits, False, arn, ctx, True):
+            if r.rcp_fixed_deny:
+                return _EXPLICIT
+            if r.rcp_denies:
+                if facts is None:
+                    facts = principal_facts(caller)
+                for level, st in r.rcp_denies:
+                    bits = self.rcp[level].principal_bits(caller, facts.key)
+                    if _principal_class(st, bits, False) and st.applies(arn, ctx):
                         return _EXPLICIT
-                rcp_bits.append(bits)
 
         # 2. and 3.: which sets hold an applicable Allow
         rcp_ok = True
         if rcp_applies:
-            for c, split, bits in zip(r.rcp, r.rcp_split, rcp_bits, strict=True):
-                if not c[0][0] and not (
-                    bits is not None
-                    and split[1]
-                    and _principal_classes(split[1], bits, False, arn, ctx, True)
-                ):
+            # only the levels without an unconditional Allow need looking at
+            for level, allows in r.rcp_open:
+                if facts is None:
+                    facts = principal_facts(caller)
+                bits = self.rcp[level].principal_bits(caller, facts.key)
+                if not _principal_classes(allows, bits, False, arn, ctx, True):
                     rcp_ok = False
                     break
         scp_ok = True
@@ -1001,7 +1043,7 @@ class CompiledPolicySet:
                 level_bits = side.bits
                 for st in side.allows:
                     more = level_bits[id(st)]
-                    if more & ~mask and _any_applies((st,), arn, ctx):
+                    if more & ~mask and st.applies(arn, ctx):
                         mask |= more
                         if mask == side.full:
                             break

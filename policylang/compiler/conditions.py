@@ -12,6 +12,7 @@ the same predicate (string equality never yields an invalid comparison).
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 
 from policylang.compiler.resources import star_glob
@@ -19,13 +20,12 @@ from policylang.conditions import (
     PreparedEntry,
     compare_arn,
     compare_binary,
-    compare_bool,
     compare_date,
-    compare_ip,
     compare_number,
     compare_string_like,
     is_nullish,
     match_single,
+    parse_ip_address,
     prepare_clause,
 )
 from policylang.ir import ConditionClause
@@ -56,6 +56,14 @@ def _single_static(entry: PreparedEntry) -> Callable[[str], bool]:
         if negated:
             return lambda x: x.lower() not in lowered
         return lambda x: x.lower() in lowered
+    if family is Family.BOOL:
+        # compare_bool is True exactly for the lowered spelling of a valid policy value
+        accepted = frozenset(str(p).lower() for p in parsed if isinstance(p, bool))
+        if negated:  # pragma: no cover - no negated Bool operator exists
+            raise AssertionError("negated Bool")
+        return lambda x: x.lower() in accepted
+    if family is Family.IP:
+        return _ip_test(parsed, negated)
     compare: Callable[[str, object], bool | None]
     if family is Family.STRING:  # StringLike: parsed values are compiled globs
         compare = compare_string_like  # type: ignore[assignment]
@@ -65,12 +73,8 @@ def _single_static(entry: PreparedEntry) -> Callable[[str], bool]:
         compare = functools.partial(compare_number, positive)
     elif family is Family.DATE:
         compare = functools.partial(compare_date, positive)
-    elif family is Family.BOOL:
-        compare = compare_bool  # type: ignore[assignment]
     elif family is Family.BINARY:
         compare = compare_binary  # type: ignore[assignment]
-    elif family is Family.IP:
-        compare = compare_ip  # type: ignore[assignment]
     elif family is Family.ARN:
         compare = compare_arn  # type: ignore[assignment]
     else:  # pragma: no cover - Null entries never reach single()
@@ -86,6 +90,37 @@ def _single_static(entry: PreparedEntry) -> Callable[[str], bool]:
         # an invalid comparison poisons the NOR, so every value must say False
         return lambda x: all(compare(x, p) is False for p in parsed)
     return lambda x: any(compare(x, p) is True for p in parsed)
+
+
+def _ip_test(parsed: Sequence[object], negated: bool) -> Callable[[str], bool]:
+    """`IpAddress` / `NotIpAddress` over pre-split networks: (version, network bits, mask).
+
+    The same predicate as OR / NOR of compare_ip: an address of the other version is outside a
+    network; an unparsable address, or (for the NOR) an unparsable policy value, is invalid.
+    """
+    networks = tuple(
+        (p.version, int(p.network_address), int(p.netmask))
+        for p in parsed
+        if isinstance(p, ipaddress.IPv4Network | ipaddress.IPv6Network)
+    )
+    poisoned = len(networks) != len(parsed)
+
+    def inside(x: str) -> bool | None:
+        address = parse_ip_address(x)
+        if address is None:
+            return None
+        version = address.version
+        bits = int(address)
+        for net_version, network, mask in networks:
+            if net_version == version and bits & mask == network:
+                return True
+        return False
+
+    if negated:
+        if not parsed:
+            return lambda _x: True
+        return lambda x: not poisoned and inside(x) is False
+    return lambda x: inside(x) is True
 
 
 def compile_entry(entry: PreparedEntry) -> EntryTest:

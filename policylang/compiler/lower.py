@@ -16,7 +16,7 @@ as the reference raises them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from policylang.compiler.conditions import CompiledCondition
 from policylang.compiler.index import ActionIndex
@@ -40,6 +40,7 @@ class CompiledStatement:
     __slots__ = (
         "actions",
         "all_resources",
+        "applies",
         "condition",
         "defect",
         "deny",
@@ -116,6 +117,36 @@ class CompiledStatement:
                     self.condition = cond
                 reads |= cond.reads
         self.reads: frozenset[str] = frozenset(reads)
+        self.applies = self._applies_test()
+
+    def _applies_test(self) -> Callable[[str, Context], bool]:
+        """`applies(arn, ctx)`: do the Resource and the Condition hold? (Principal aside.)
+
+        One closure per statement, specialised to its shape, for the decision-only path; the
+        same predicate as resource_matches + condition.matches (missing keys not recorded).
+        """
+        cond = self.condition
+        matches = cond.matches if cond is not None else None
+        static = self.static_only
+        if self.all_resources or self.trust_resource:
+            if matches is None:
+                return _always
+            return lambda _arn, ctx: matches(ctx)
+        if static is not None:
+            if self.not_resource:
+                if matches is None:
+                    return lambda arn, _ctx: not static(arn)
+                return lambda arn, ctx: not static(arn) and matches(ctx)
+            if matches is None:
+                return lambda arn, _ctx: static(arn)
+            return lambda arn, ctx: static(arn) and matches(ctx)
+
+        def general(arn: str, ctx: Context) -> bool:
+            if not self.resource_matches(arn, ctx, set()):
+                return False
+            return matches is None or matches(ctx)
+
+        return general
 
     def resource_matches(self, arn: str, ctx: Context, missing: set[str]) -> bool:
         """Resource/NotResource against the request's resource ARN (evaluator semantics)."""
@@ -132,6 +163,10 @@ class CompiledStatement:
         if not hit and self.static_resource is not None:
             hit = self.static_resource(arn)
         return hit != self.not_resource
+
+
+def _always(_arn: str, _ctx: Context) -> bool:
+    return True
 
 
 def _any_of(matchers: tuple[ArnMatcher, ...]) -> ArnMatcher:

@@ -66,3 +66,37 @@ def test_variables_are_read_keys() -> None:
     assert compiled.reads == {"s3:prefix", "aws:username"}
     assert compiled.matches({"s3:prefix": "home/alice/", "aws:username": "alice"}) is True
     assert compiled.missing_keys({"s3:prefix": "x"}) == ("aws:username",)
+
+
+IP_VALUES = ["10.0.0.0/8", "192.168.1.7", "2001:db8::/32", "::ffff:10.0.0.1", "300.1.1.1/8",
+             "not-an-ip", "0.0.0.0/0"]
+IP_CONTEXT = ["10.1.2.3", "192.168.1.7", "192.168.1.8", "2001:db8::1", "2001:db9::1",
+              "::ffff:10.0.0.1", "not-an-ip", "", "10.1.2.3/32", "010.1.2.3"]
+
+
+def test_ip_tests_agree_with_the_reference_on_a_grid() -> None:
+    """The int-based IpAddress/NotIpAddress test equals compare_ip's OR/NOR for every pair of
+    policy lists and context values: mixed versions, invalid policy values, bad addresses."""
+    for operator in ("IpAddress", "NotIpAddress", "IpAddressIfExists", "NotIpAddressIfExists"):
+        for size in (1, 2, 3):
+            for start in range(len(IP_VALUES)):
+                values = [IP_VALUES[(start + i) % len(IP_VALUES)] for i in range(size)]
+                clause = ConditionClause(operator, (ConditionEntry(
+                    "aws:SourceIp", tuple(ConditionValue(v) for v in values), is_list=True),))
+                for entry in prepare_clause(clause, variables_enabled=True):
+                    test = compile_entry(entry)
+                    for value in IP_CONTEXT:
+                        ctx = {"aws:sourceip": value}
+                        assert test(ctx) == evaluate_entry(entry, ctx), (operator, values, value)
+
+
+def test_bool_tests_agree_with_the_reference() -> None:
+    for policy_values in (["true"], ["FALSE"], ["true", "false"], ["maybe"], ["True", "yes"]):
+        clause = ConditionClause("Bool", (ConditionEntry(
+            "aws:SecureTransport", tuple(ConditionValue(v) for v in policy_values),
+            is_list=True),))
+        for entry in prepare_clause(clause, variables_enabled=True):
+            test = compile_entry(entry)
+            for value in ("true", "TRUE", "false", "False", "", "1", "yes"):
+                ctx = {"aws:securetransport": value}
+                assert test(ctx) == evaluate_entry(entry, ctx), (policy_values, value)
