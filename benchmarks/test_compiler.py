@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.workloads import Workload, build_workload
 from policylang.compiler import Compiler, Engine
-from policylang.decision import EvaluationResult
+from policylang.decision import Decision, EvaluationResult
 from policylang.evaluator import evaluate
 from policylang.request import Request
 
@@ -57,6 +57,19 @@ def test_decide_uncached(benchmark: pytest.FixtureRequest) -> None:
         return [c.decide(r) for c, r in zip(compiled, requests, strict=True)]
 
     assert benchmark(run) == expected  # type: ignore[operator]
+
+
+def test_decision_only_uncached(benchmark: pytest.FixtureRequest) -> None:
+    """`decision()`: the decision without the explanation (batch jobs, yes/no authorizers)."""
+    wl = workload()
+    requests, expected = sample()
+    compiler = Compiler()
+    compiled = [compiler.compile(wl.policy_set(r)) for r in requests]
+
+    def run() -> list[Decision]:
+        return [c.decision(r) for c, r in zip(compiled, requests, strict=True)]
+
+    assert benchmark(run) == [e.decision for e in expected]  # type: ignore[operator]
 
 
 def test_engine_cached_stream(benchmark: pytest.FixtureRequest) -> None:
