@@ -1,11 +1,14 @@
 """The compiler: PolicySets → indexed, pre-bound statement groups and a fast `decide`.
 
 `compile_policies(policies)` returns a `CompiledPolicySet` whose `decide(request)` gives the
-same `EvaluationResult` as the reference `policylang.evaluator.evaluate`. A `Compiler` shares
+same `EvaluationResult` as the reference `policylang.evaluator.evaluate`, and whose
+`decision(request)` gives its decision alone, faster (no explanation is built). A `Compiler` shares
 work between many PolicySets; an `Engine` adds a bounded decision cache, atomic policy swaps and
 streaming (`decide_many`). Passes, in order: lower.py (IR → compiled statements, using
 conditions.py and resources.py), index.py (the action index), build.py (grouping and sharing),
-compiled.py (the decision procedure), engine.py (cache and embedding API).
+plan.py (the candidates of one action, shared between sets), facts.py (what is derived from
+the caller, once per Caller), compiled.py (the decision procedure), engine.py (cache and
+embedding API).
 """
 
 from __future__ import annotations

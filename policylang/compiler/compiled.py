@@ -5,12 +5,17 @@
 the reference's order), missing context keys, per-set details and deciding set. The procedure
 is evaluation.md §3 exactly as evaluator.py reads it; what differs is the work done:
 
+* `decision(request)` is the same procedure asking yes/no questions: every Deny that can apply
+  first, stopping at the first that does, then whether each set holds an applicable Allow,
+  stopping at the first; steps 2 and 3 of §3 are one function (`_gate`) for both paths;
+* a plan (the candidates for one action) has two sides, the caller's groups and the
+  resource's groups, each built once per action and shared by every set with the same groups;
 * only the sets that apply to the caller are evaluated (the reference evaluates every set and
   then ignores the inapplicable ones; without defects the answer cannot differ);
-* within a set only the statements whose Action can match are visited (the action index),
-  and the candidates per action are memoised as a `_Plan`: statements that apply whatever
-  the request (no Principal, every resource, no Condition) are pre-counted there;
-* the request context is built with only the derived keys the set reads, instead of all of
+* within a set only the statements whose Action can match are visited (the action index);
+  statements that apply whatever the request (no Principal, every resource, no Condition)
+  are pre-counted in the plan;
+* the request context is built with only the derived keys the candidates read, instead of all of
   them (`derive_key` agrees with `request.derive_context` key by key), and only when some
   candidate reads the context;
 * what is derived from the caller (context keys, Principal matches) is memoised per Caller.
@@ -21,31 +26,50 @@ decided by the reference evaluator, so that the error is raised exactly where it
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import operator
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
 
 from policylang.compiler.conditions import CompiledCondition
-from policylang.compiler.lower import CallerKey, CompiledStatement, StatementGroup, caller_key
-from policylang.decision import Decision, EvaluationResult
-from policylang.evaluator import (
-    _AWS_ALIAS_WRITES,
-    _MANAGED_POLICY_WRITES,
-    _RESERVED_ROLE_WRITES,
-    GET_CALLER_IDENTITY,
-    RCP_SERVICES,
-    ROLE_TRUST_ACTIONS,
-    PrincipalClass,
-    evaluate,
-    is_aws_managed_write,
-    tag_variants,
+from policylang.compiler.facts import (
+    PrincipalFacts,
+    derive_key,
+    has_case_twins,
+    is_derivable,
+    principal_facts,
+    principal_values,
 )
+from policylang.compiler.lower import CompiledStatement, StatementGroup
+from policylang.compiler.plan import (
+    ACCOUNT_BIT,
+    DIRECT_BIT,
+    NO_HITS,
+    PARENT_BIT,
+    PLAN_LIMIT,
+    Candidates,
+    Hits,
+    Plan,
+    PrincipalGroups,
+    PrincipalSide,
+    ResourceGroups,
+    ResourceSide,
+    Statements,
+    derived_keys,
+    side_info,
+)
+from policylang.decision import Decision, EvaluationResult
+from policylang.evaluator import RCP_SERVICES, evaluate, is_aws_managed_write, tag_variants
 from policylang.policy_set import PolicySet
-from policylang.request import Caller, ContextValue, PrincipalType, Request, Resource
+from policylang.request import ContextValue, PrincipalType, Request
+
+__all__ = [
+    "CompiledPolicySet",
+    "derive_key",
+    "is_derivable",
+    "principal_facts",
+    "principal_values",
+]
 
 _USER = PrincipalType.USER
 _ROLE = PrincipalType.ROLE
@@ -54,7 +78,6 @@ _FEDERATED = PrincipalType.FEDERATED
 _ROOT = PrincipalType.ROOT
 _SERVICE = PrincipalType.SERVICE
 _ANONYMOUS = PrincipalType.ANONYMOUS
-_SIGNED_IAM = frozenset({_USER, _ROLE, _ASSUMED_ROLE})
 
 _ALLOWED = Decision.ALLOWED
 _EXPLICIT = Decision.EXPLICIT_DENY
@@ -62,478 +85,7 @@ _IMPLICIT = Decision.IMPLICIT_DENY
 
 _SET_NAMES = ("scp", "rcp", "boundary", "session", "resource", "identity")
 
-# Keys request.derive_context can add (only when absent from the request's context).
-_DERIVED_KEYS = frozenset(
-    {
-        "aws:principalarn",
-        "aws:principalaccount",
-        "aws:userid",
-        "aws:username",
-        "aws:principaltype",
-        "aws:resourceaccount",
-    }
-)
-_PRINCIPAL_TYPE_VALUE = {
-    _USER: "User",
-    _ROLE: "AssumedRole",
-    _ASSUMED_ROLE: "AssumedRole",
-    _ROOT: "Account",
-    _ANONYMOUS: "Anonymous",
-}
-
-
-def is_derivable(key: str) -> bool:
-    """Can `derive_context` supply this (lower-cased) key?"""
-    return (
-        key in _DERIVED_KEYS
-        or key.startswith("aws:principaltag/")
-        or key.startswith("aws:resourcetag/")
-    )
-
-
-def derive_key(request: Request, key: str) -> ContextValue | None:
-    """The value `derive_context(request)` derives for one lower-cased key, or None.
-
-    Mirrors request.derive_context rule by rule (tested key by key against it). For duplicate
-    tag keys differing only in case the last one wins, as in derive_context.
-    """
-    if key == "aws:resourceaccount":
-        return request.resource.account or None
-    if key.startswith("aws:resourcetag/"):
-        tag = key[len("aws:resourcetag/") :]
-        found: str | None = None
-        for tag_key, tag_value in request.resource.tags.items():
-            if tag_key.lower() == tag:
-                found = tag_value
-        return found
-    p = request.principal
-    t = p.type
-    if t is _ANONYMOUS:
-        if key == "aws:principalaccount" or key == "aws:userid":
-            return "anonymous"
-        if key == "aws:principaltype":
-            return "Anonymous"
-        return None
-    if t is _SERVICE or p.is_identity_provider:
-        return None
-    if key == "aws:principalarn":
-        return (p.role_arn if t is _ASSUMED_ROLE else p.arn) or None
-    if key == "aws:principalaccount":
-        return p.account or None
-    if key == "aws:userid":
-        return p.id or None
-    if key == "aws:username":
-        return p.arn.rsplit("/", 1)[-1] if t is _USER and p.arn else None
-    if key == "aws:principaltype":
-        return "FederatedUser" if t is _FEDERATED else _PRINCIPAL_TYPE_VALUE[t]
-    if key.startswith("aws:principaltag/"):
-        tag = key[len("aws:principaltag/") :]
-        found = None
-        for tag_key, tag_value in p.tags.items():
-            if tag_key.lower() == tag:
-                found = tag_value
-        return found
-    return None
-
-
-class PrincipalFacts:
-    """What decisions need from a Caller, computed once per Caller object (`principal_facts`).
-
-    `values`: the principal-derived context keys of derive_context; `twins`: two tag keys
-    differ only in case; `key`: what principal matching reads (type, ARN, account, id);
-    `tagged_key`: `key` plus the tags (for cache keys of sets that read principal tags);
-    `slr_name`: the caller's role name marks a service-linked role (`AWSServiceRoleFor…`),
-    the half of the service-linked-role test that depends on the caller alone.
-    """
-
-    __slots__ = ("_selected", "key", "slr_name", "tagged_key", "twins", "values")
-
-    def __init__(self, caller: Caller) -> None:
-        values: dict[str, ContextValue] = {}
-        probe = Request(caller, "", Resource(""))
-        for key in ("aws:principalarn", "aws:principalaccount", "aws:userid", "aws:username",
-                    "aws:principaltype"):
-            value = derive_key(probe, key)
-            if value is not None:
-                values[key] = value
-        for tag_key in caller.tags:
-            key = "aws:principaltag/" + tag_key.lower()
-            value = derive_key(probe, key)
-            if value is not None:
-                values[key] = value
-        self.values = values
-        self.twins = _has_case_twins(caller.tags)
-        self.key: CallerKey = caller_key(caller)
-        self.tagged_key: tuple[object, ...] = (*self.key, tuple(caller.tags.items()))
-        self.slr_name = _role_name_is_service_linked(caller)
-        self._selected: dict[tuple[str, ...], dict[str, ContextValue]] = {}
-
-    def selected(self, reads: tuple[str, ...]) -> dict[str, ContextValue]:
-        """`values` restricted to `reads`, in the order of `reads` (memoised per tuple)."""
-        found = self._selected.get(reads)
-        if found is None:
-            values = self.values
-            found = {k: values[k] for k in reads if k in values}
-            if len(self._selected) >= 64:
-                self._selected.clear()
-            self._selected[reads] = found
-        return found
-
-
-_PRINCIPAL_MEMO: dict[int, tuple[weakref.ref[Caller], PrincipalFacts]] = {}
-_PRINCIPAL_MEMO_LIMIT = 65_536
-
-
-def principal_facts(caller: Caller) -> PrincipalFacts:
-    """`PrincipalFacts` of a caller, memoised per Caller object.
-
-    A service keeps one Caller per authenticated principal, so the derivation (tags, the role
-    ARN of a session) runs once per principal rather than once per request. The memo holds a
-    weak reference and is keyed by id(): an entry whose object died is never returned.
-    """
-    entry = _PRINCIPAL_MEMO.get(id(caller))
-    if entry is not None and entry[0]() is caller:
-        return entry[1]
-    facts = PrincipalFacts(caller)
-    if len(_PRINCIPAL_MEMO) >= _PRINCIPAL_MEMO_LIMIT:
-        _PRINCIPAL_MEMO.clear()
-    with contextlib.suppress(TypeError):  # a Caller subclass without weakref support
-        _PRINCIPAL_MEMO[id(caller)] = (weakref.ref(caller), facts)
-    return facts
-
-
-def principal_values(caller: Caller) -> dict[str, ContextValue]:
-    """The principal-derived keys derive_context adds for this caller (memoised)."""
-    return principal_facts(caller).values
-
-
 _serials = itertools.count(1)
-
-_DIRECT_BIT = 1 << int(PrincipalClass.DIRECT)
-_PARENT_BIT = 1 << int(PrincipalClass.PARENT)
-_ACCOUNT_BIT = 1 << int(PrincipalClass.ACCOUNT)
-
-Statements = tuple[CompiledStatement, ...]
-Hits = tuple[list[CompiledStatement], list[CompiledStatement], int]
-"""One group's applicable statements for one request: (allows, denies, principal-class bits
-of the allows)."""
-
-_NO_HITS: Hits = ([], [], 0)  # shared; never mutated
-
-
-Candidates = tuple[Hits, Statements]
-"""A group's candidates for one action: the hits of the statements that apply whatever the
-request (no Principal to check, every resource, no Condition), and the statements left to
-evaluate per request."""
-
-_NO_CANDIDATES: Candidates = (_NO_HITS, ())
-
-
-def _candidates(statements: Statements, with_principal: bool) -> Candidates:
-    if not statements:
-        return _NO_CANDIDATES
-    allows: list[CompiledStatement] = []
-    denies: list[CompiledStatement] = []
-    bits = 0
-    dynamic: list[CompiledStatement] = []
-    for st in statements:
-        unconditional = (st.all_resources or st.trust_resource) and st.condition is None
-        if with_principal:
-            spec = st.principal
-            # a bare "*" Principal matches every caller as DIRECT (evaluator.match_principal)
-            unconditional = unconditional and spec is not None and spec.is_wildcard
-            unconditional = unconditional and not spec.negated  # type: ignore[union-attr]
-        if not unconditional:
-            dynamic.append(st)
-        elif st.deny:
-            denies.append(st)
-        else:
-            allows.append(st)
-            if with_principal:
-                bits |= _DIRECT_BIT
-    return (allows, denies, bits), tuple(dynamic)
-
-
-def _split(dynamic: Statements) -> tuple[Statements, Statements]:
-    """A group's per-request statements as (Denies, Allows): the decision-only path checks
-    every Deny before any Allow and stops at the first that applies."""
-    return tuple(st for st in dynamic if st.deny), tuple(st for st in dynamic if not st.deny)
-
-
-_NO_SPLIT: tuple[Statements, Statements] = ((), ())
-
-# Memo tables shared by every compiled set: a set's plan for an action is assembled from the
-# candidates of its groups, and groups are shared between sets (the Compiler builds each once),
-# so the set of another resource for the same principal reuses the identity side's work.
-# Keys hold the group objects themselves (identity hashing), so an entry's groups stay alive
-# as long as the entry; the tables are bounded and cleared when full.
-_SIDE_MEMO_LIMIT = 262_144
-Split = tuple[Statements, Statements]
-_GROUP_CANDIDATES: dict[tuple[StatementGroup, str], tuple[Candidates, Split]] = {}
-_SCP_SIDES: dict[tuple[tuple[StatementGroup, ...], str], _ScpSide] = {}
-
-
-def _group_candidates(
-    group: StatementGroup | None, action: str, lowered: str
-) -> tuple[Candidates, tuple[Statements, Statements]]:
-    """A group's candidates for an action, and their (Denies, Allows) split (memoised)."""
-    if group is None:
-        return _NO_CANDIDATES, _NO_SPLIT
-    key = (group, lowered)
-    found = _GROUP_CANDIDATES.get(key)
-    if found is None:
-        candidates = _candidates(group.index.lookup(action, lowered), group.with_principal)
-        found = (candidates, _split(candidates[1]))
-        if len(_GROUP_CANDIDATES) >= _SIDE_MEMO_LIMIT:
-            _GROUP_CANDIDATES.clear()
-        _GROUP_CANDIDATES[key] = found
-    return found
-
-
-class _ScpSide:
-    """The SCP levels merged into one pass for one action (shared by every set of an account).
-
-    `fixed`: every level's unconditional hits together (their third field: the bits of the
-    levels holding one of the Allows); `dynamic`: every level's per-request statements in one
-    tuple, with the levels each one sits in (`bits`; a policy listed in two levels appears
-    twice, as the reference reports it twice); `full`: the mask of all levels.
-    """
-
-    __slots__ = ("allows", "bits", "denies", "dynamic", "fixed", "full", "levels")
-
-    def __init__(self, groups: tuple[StatementGroup, ...], action: str, lowered: str) -> None:
-        self.levels = tuple(_group_candidates(g, action, lowered)[0] for g in groups)
-        allows: list[CompiledStatement] = []
-        denies: list[CompiledStatement] = []
-        mask = 0
-        dynamic: list[CompiledStatement] = []
-        self.bits: dict[int, int] = {}
-        for level, c in enumerate(self.levels):
-            bit = 1 << level
-            allows += c[0][0]
-            denies += c[0][1]
-            if c[0][0]:
-                mask |= bit
-            for st in c[1]:
-                dynamic.append(st)
-                self.bits[id(st)] = self.bits.get(id(st), 0) | bit
-        self.fixed: Hits = (allows, denies, mask)
-        self.dynamic: Statements = tuple(dynamic)
-        self.full = (1 << len(groups)) - 1
-        self.denies, self.allows = _split(self.dynamic)
-
-
-def _scp_side(groups: tuple[StatementGroup, ...], action: str, lowered: str) -> _ScpSide:
-    key = (groups, lowered)
-    found = _SCP_SIDES.get(key)
-    if found is None:
-        found = _ScpSide(groups, action, lowered)
-        if len(_SCP_SIDES) >= _SIDE_MEMO_LIMIT:
-            _SCP_SIDES.clear()
-        _SCP_SIDES[key] = found
-    return found
-
-
-PrincipalGroups = tuple[
-    StatementGroup, StatementGroup | None, StatementGroup, tuple[StatementGroup, ...]
-]
-"""identity, boundary, session, SCP levels"""
-ResourceGroups = tuple[StatementGroup | None, tuple[StatementGroup, ...], frozenset[str]]
-"""resource policy, RCP levels, the services RCPs govern"""
-
-
-class _PrincipalSide:
-    """The caller's side of a plan for one action: identity, boundary, session and SCP
-    candidates, and facts of the action name (so that a decision neither lower-cases nor splits
-    it). Shared by every set with the same groups on this side (`_side_table`)."""
-
-    __slots__ = (
-        "boundary",
-        "boundary_split",
-        "gci",
-        "identity",
-        "identity_split",
-        "kms",
-        "managed_write",
-        "needs_ctx",
-        "principal_reads",
-        "resource_reads",
-        "role_trust",
-        "scp",
-        "session",
-        "session_split",
-    )
-
-    def __init__(
-        self,
-        groups: PrincipalGroups,
-        action: str,
-        lowered: str,
-    ) -> None:
-        identity, boundary, session, scp = groups
-        service = lowered.partition(":")[0]
-        self.gci = lowered == GET_CALLER_IDENTITY
-        self.role_trust = lowered in ROLE_TRUST_ACTIONS
-        self.kms = service == "kms"
-        # is_aws_managed_write can only be true for these actions: skip the ARN split otherwise
-        self.managed_write = lowered in _MANAGED_WRITE_ACTIONS
-        self.identity, self.identity_split = _group_candidates(identity, action, lowered)
-        self.boundary, self.boundary_split = _group_candidates(boundary, action, lowered)
-        self.session, self.session_split = _group_candidates(session, action, lowered)
-        self.scp = _scp_side(scp, action, lowered)
-        dynamic = [*self.scp.dynamic, *self.identity[1], *self.boundary[1], *self.session[1]]
-        # aws:PrincipalArn: the service-linked-role test reads it
-        self.needs_ctx, self.principal_reads, self.resource_reads = _context_needs(
-            dynamic, {"aws:principalarn"}
-        )
-
-
-class _ResourceSide:
-    """The resource's side of a plan for one action: resource-policy and RCP candidates."""
-
-    __slots__ = (
-        "needs_ctx",
-        "principal_reads",
-        "rcp",
-        "rcp_denies",
-        "rcp_fixed_deny",
-        "rcp_open",
-        "rcp_service",
-        "rcp_split",
-        "resource",
-        "resource_reads",
-        "resource_split",
-    )
-
-    def __init__(self, groups: ResourceGroups, action: str, lowered: str) -> None:
-        resource, rcp, rcp_services = groups
-        self.rcp_service = lowered.partition(":")[0] in rcp_services
-        self.resource, self.resource_split = _group_candidates(resource, action, lowered)
-        found = [_group_candidates(g, action, lowered) for g in rcp]
-        self.rcp: tuple[Candidates, ...] = tuple(c for c, _ in found)
-        self.rcp_split: tuple[Split, ...] = tuple(s for _, s in found)
-        # the RCP levels for the decision-only path: any unconditional Deny, the per-request
-        # Denies with their level, and the levels lacking an unconditional Allow
-        self.rcp_fixed_deny = any(c[0][1] for c in self.rcp)
-        self.rcp_denies = tuple(
-            (level, st) for level, split in enumerate(self.rcp_split) for st in split[0]
-        )
-        self.rcp_open = tuple(
-            (level, split[1])
-            for level, (c, split) in enumerate(zip(self.rcp, self.rcp_split, strict=True))
-            if not c[0][0]
-        )
-        dynamic = [*self.resource[1]]
-        for c in self.rcp:
-            dynamic += c[1]
-        self.needs_ctx, self.principal_reads, self.resource_reads = _context_needs(dynamic, set())
-
-
-def _context_needs(
-    dynamic: Sequence[CompiledStatement], reads: set[str]
-) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
-    """Whether per-request statements read the context, and which derivable keys they read
-    (principal-derived, resource-derived): only those are worth deriving for a request."""
-    needs = any(st.condition is not None or st.dynamic_resources for st in dynamic)
-    for st in dynamic:
-        reads |= st.reads
-    derivable = sorted(k for k in reads if is_derivable(k))
-    return (
-        needs,
-        tuple(k for k in derivable if not k.startswith("aws:resource")),
-        tuple(k for k in derivable if k.startswith("aws:resource")),
-    )
-
-
-class _SideInfo:
-    """What a set needs to know of one side's groups, computed once per distinct side: the
-    table of its per-action plans, whether a statement is defective, and the context keys the
-    groups read (and of those, the derivable ones: principal-derived, resource-derived)."""
-
-    __slots__ = ("defect", "derived", "reads", "table")
-
-    def __init__(self, groups: Sequence[StatementGroup | None]) -> None:
-        present = [g for g in groups if g is not None]
-        self.table: dict[str, Any] = {}
-        self.defect = any(g.defect for g in present)
-        reads: set[str] = {"aws:principalarn"}  # the service-linked-role test reads it
-        for g in present:
-            reads |= g.reads
-        self.reads = frozenset(reads)
-        self.derived = _derived(self.reads)
-
-
-def _derived(reads: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The derivable keys among `reads`, sorted: (principal-derived, resource-derived)."""
-    found = _DERIVED.get(reads)
-    if found is None:
-        derivable = sorted(k for k in reads if is_derivable(k))
-        found = (
-            tuple(k for k in derivable if not k.startswith("aws:resource")),
-            tuple(k for k in derivable if k.startswith("aws:resource")),
-        )
-        if len(_DERIVED) >= _SIDE_MEMO_LIMIT:
-            _DERIVED.clear()
-        _DERIVED[reads] = found
-    return found
-
-
-_DERIVED: dict[frozenset[str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-
-
-_SIDE_INFO: dict[tuple[object, ...], _SideInfo] = {}
-
-
-def _side_info(key: tuple[object, ...], groups: Sequence[StatementGroup | None]) -> _SideInfo:
-    """The shared `_SideInfo` of the side whose groups form `key` (memoised, bounded).
-
-    A set holds its side's table directly, so clearing this memo never breaks a set."""
-    found = _SIDE_INFO.get(key)
-    if found is None:
-        found = _SideInfo(groups)
-        if len(_SIDE_INFO) >= _SIDE_MEMO_LIMIT:
-            _SIDE_INFO.clear()
-        _SIDE_INFO[key] = found
-    return found
-
-
-class _Plan:
-    """Both sides of one set's plan for an action, for the explaining path (`decide`), with
-    that set's interned results and statement ranking (memoised per set)."""
-
-    __slots__ = ("_rank", "compiled", "p", "r", "results")
-
-    def __init__(self, compiled: CompiledPolicySet, p: _PrincipalSide, r: _ResourceSide) -> None:
-        self.compiled = compiled
-        self.p = p
-        self.r = r
-        self.results: dict[tuple[object, ...], EvaluationResult] = {}
-        self._rank: dict[CompiledStatement, tuple[int, int]] | None = None
-
-    def rank(self) -> dict[CompiledStatement, tuple[int, int]]:
-        """Matched statements are reported in the reference's order: by the position of their
-        policy object in all_policies() (its last position if listed twice), then index.
-        Built on the first explanation that needs it."""
-        rank = self._rank
-        if rank is None:
-            order = self.compiled.order()
-            p = self.p
-            everything = [p.identity, p.boundary, p.session, self.r.resource, *self.r.rcp]
-            everything += p.scp.levels
-            rank = {
-                st: (order.get(id(st.named), len(order)), st.index)
-                for c in everything
-                for part in (c[0][0], c[0][1], c[1])
-                for st in part
-            }
-            self._rank = rank
-        return rank
-
-
-_PLAN_LIMIT = 1024
-_MANAGED_WRITE_ACTIONS = _MANAGED_POLICY_WRITES | _RESERVED_ROLE_WRITES | _AWS_ALIAS_WRITES
-_SHAPE_LIMIT = 256
-Projection = tuple[tuple[str, ...], "Callable[[Mapping[str, ContextValue]], object] | None"]
 
 
 def _run(
@@ -563,7 +115,7 @@ def _run(
             if st.principal.negated:  # type: ignore[union-attr]
                 if listed and not (trap and st.deny):
                     continue
-                cls = _DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
+                cls = DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
             elif not listed:
                 continue
             else:
@@ -695,17 +247,19 @@ def _principal_class(st: CompiledStatement, bits: dict[int, int], trap: bool) ->
     if st.principal.negated:  # type: ignore[union-attr]
         if listed and not (trap and st.deny):
             return 0
-        return _DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
+        return DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
     return listed
 
 
 _matched_of = operator.attrgetter("matched")
+_SHAPE_LIMIT = 256
+Projection = tuple[tuple[str, ...], "Callable[[Mapping[str, ContextValue]], object] | None"]
 _DECISIONS = {"E": _EXPLICIT, "I": _IMPLICIT, "A": _ALLOWED}
 _RESULT_LIMIT = 256
 
 
 def _result(
-    plan: _Plan,
+    plan: Plan,
     decision: str,
     statements: list[CompiledStatement],
     missing_keys: tuple[str, ...],
@@ -805,18 +359,18 @@ class CompiledPolicySet:
         # groups on that side (the other resources of this caller, the other callers of this
         # resource), so each is built once per action; so are the sides' summaries below
         self._pkey: PrincipalGroups = (identity, boundary, session, self.scp)
-        pside = _side_info(self._pkey, (identity, session, *self.scp, boundary))
-        self._ptable: dict[str, _PrincipalSide] = pside.table
+        pside = side_info(self._pkey, (identity, session, *self.scp, boundary))
+        self._ptable: dict[str, PrincipalSide] = pside.table
         self._rkey: ResourceGroups = (resource, self.rcp, rcp_services)
-        rside = _side_info(self._rkey, (*self.rcp, resource))
-        self._rtable: dict[str, _ResourceSide] = rside.table
+        rside = side_info(self._rkey, (*self.rcp, resource))
+        self._rtable: dict[str, ResourceSide] = rside.table
         self.defect = pside.defect or rside.defect
         if rside.reads <= pside.reads:
             self.reads: frozenset[str] = pside.reads
             self.principal_reads, self.resource_reads = pside.derived
         else:
             self.reads = pside.reads | rside.reads
-            self.principal_reads, self.resource_reads = _derived(self.reads)
+            self.principal_reads, self.resource_reads = derived_keys(self.reads)
         self.derived_reads = tuple(sorted((*self.principal_reads, *self.resource_reads)))
         # SCPs or RCPs present: only then does the service-linked-role test matter
         self.guarded = bool(self.scp or self.rcp)
@@ -835,7 +389,7 @@ class CompiledPolicySet:
         # The reference orders matched statements by the position of their policy object in
         # all_policies() (the last position when one object is listed twice), then index.
         self._order: dict[int, int] | None = None  # built by order() on first use
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[str, Plan] = {}
         self._shapes: dict[tuple[str, ...], Projection] = {}
 
     def order(self) -> dict[int, int]:
@@ -852,29 +406,29 @@ class CompiledPolicySet:
         groups += [g for g in (self.boundary, self.resource) if g is not None]
         return sum(len(g) for g in groups)
 
-    def principal_side(self, action: str) -> _PrincipalSide:
+    def principal_side(self, action: str) -> PrincipalSide:
         """The caller's side of the plan for an action as spelled (shared, built once)."""
         table = self._ptable
         found = table.get(action)
         if found is None:
-            found = _PrincipalSide(self._pkey, action, action.lower())
-            if len(table) >= _PLAN_LIMIT:
+            found = PrincipalSide(self._pkey, action, action.lower())
+            if len(table) >= PLAN_LIMIT:
                 table.clear()
             table[action] = found
         return found
 
-    def resource_side(self, action: str) -> _ResourceSide:
+    def resource_side(self, action: str) -> ResourceSide:
         """The resource's side of the plan for an action as spelled (shared, built once)."""
         table = self._rtable
         found = table.get(action)
         if found is None:
-            found = _ResourceSide(self._rkey, action, action.lower())
-            if len(table) >= _PLAN_LIMIT:
+            found = ResourceSide(self._rkey, action, action.lower())
+            if len(table) >= PLAN_LIMIT:
                 table.clear()
             table[action] = found
         return found
 
-    def plan(self, action: str) -> _Plan:
+    def plan(self, action: str) -> Plan:
         """Both sides' candidates for an action as spelled, for `decide` (memoised, bounded).
 
         Keyed by the spelling so that decide() need not lower-case the action: a service
@@ -883,8 +437,8 @@ class CompiledPolicySet:
         found = self._plans.get(action)
         if found is not None:
             return found
-        plan = _Plan(self, self.principal_side(action), self.resource_side(action))
-        if len(self._plans) >= _PLAN_LIMIT:
+        plan = Plan(self, self.principal_side(action), self.resource_side(action))
+        if len(self._plans) >= PLAN_LIMIT:
             self._plans.clear()
         self._plans[action] = plan
         return plan
@@ -909,8 +463,8 @@ class CompiledPolicySet:
         self,
         request: Request,
         facts: PrincipalFacts | None = None,
-        p: _PrincipalSide | None = None,
-        r: _ResourceSide | None = None,
+        p: PrincipalSide | None = None,
+        r: ResourceSide | None = None,
     ) -> dict[str, ContextValue]:
         """The request context (lower-cased keys) with the derived keys this set reads, or
         only those the candidates of the sides `p` and `r` read, when given."""
@@ -971,7 +525,7 @@ class CompiledPolicySet:
                 facts = principal_facts(caller)
             ctx = self.context(request, facts, p, r)
             if (self.reads_principal_tags or self.reads_resource_tags) and (
-                (facts or principal_facts(caller)).twins or _has_case_twins(request.resource.tags)
+                (facts or principal_facts(caller)).twins or has_case_twins(request.resource.tags)
             ):
                 # tags differing only in case (rare): the explaining path handles the variants
                 return self.decide(request).decision
@@ -1111,7 +665,7 @@ class CompiledPolicySet:
             slr = facts.slr_name or _slr_path(request, ctx if needs_ctx else None)
         variants: Sequence[Mapping[str, ContextValue]] = ()
         if needs_ctx and (self.reads_principal_tags or self.reads_resource_tags) and (
-            (facts or principal_facts(caller)).twins or _has_case_twins(request.resource.tags)
+            (facts or principal_facts(caller)).twins or has_case_twins(request.resource.tags)
         ):
             # two tags differing only in case: conditions may hold under either reading
             variants = tag_variants(request, ctx)
@@ -1129,7 +683,7 @@ class CompiledPolicySet:
         missing: set[str] = set()
         # SCP / RCP levels: any Deny denies, every level needs an Allow (plain loops: no
         # generator frames on the hot path)
-        scp: Hits = _NO_HITS
+        scp: Hits = NO_HITS
         scp_denies = False
         scp_allow_all = True
         if scp_applies:
@@ -1174,7 +728,7 @@ class CompiledPolicySet:
                 self.has_boundary_policy and signed,
                 variants,
             )
-        identity = boundary = session = _NO_HITS
+        identity = boundary = session = NO_HITS
         if has_identity:
             c = p.identity
             identity = (*_run_plain(c[1], c[0], arn, ctx, missing, variants), 0) if c[1] else c[0]
@@ -1261,7 +815,7 @@ class CompiledPolicySet:
 
     def _gate(
         self,
-        p: _PrincipalSide,
+        p: PrincipalSide,
         request: Request,
         rcp_ok: bool,
         scp_ok: bool,
@@ -1308,9 +862,9 @@ class CompiledPolicySet:
             if not id_ok:
                 return first_failing
             return None if resource_allows else "resource"
-        direct = bool(classes & _DIRECT_BIT)
-        parent = bool(classes & _PARENT_BIT)
-        account = bool(classes & _ACCOUNT_BIT)
+        direct = bool(classes & DIRECT_BIT)
+        parent = bool(classes & PARENT_BIT)
+        account = bool(classes & ACCOUNT_BIT)
         parent_ok = parent and boundary_ok and session_ok
         if role_trust:
             allowed = (direct and boundary_ok) or parent_ok or (account and id_ok)
@@ -1333,11 +887,6 @@ class CompiledPolicySet:
 _EMPTY_CTX: Mapping[str, ContextValue] = MappingProxyType({})
 
 
-def _has_case_twins(tags: Mapping[str, str]) -> bool:
-    """Do two tag keys differ only in case? (Then evaluator.tag_variants applies.)"""
-    return len(tags) > 1 and len({k.lower() for k in tags}) != len(tags)
-
-
 def _slr_path(request: Request, ctx: Mapping[str, ContextValue] | None) -> bool:
     """The aws:PrincipalArn half of evaluator._is_service_linked_role (the name half is
     memoised per caller in `PrincipalFacts.slr_name` and tested first: it is cheaper)."""
@@ -1354,17 +903,3 @@ def _principal_arn(request: Request) -> ContextValue | None:
     return found if found is not None else derive_key(request, "aws:principalarn")
 
 
-def _role_name_is_service_linked(caller: Caller) -> bool:
-    """The name half of evaluator._is_service_linked_role (`AWSServiceRoleFor…`)."""
-    name = _session_role_name(caller) or (caller.arn or "").rsplit("/", 1)[-1]
-    return name.startswith("AWSServiceRoleFor")
-
-
-def _session_role_name(caller: Caller) -> str | None:
-    if caller.type is not _ASSUMED_ROLE or not caller.arn:
-        return None
-    fields = caller.arn.split(":", 5)
-    if len(fields) != 6 or fields[0] != "arn" or not fields[5].startswith("assumed-role/"):
-        return None
-    pieces = fields[5].split("/")
-    return pieces[1] if len(pieces) >= 3 else None
