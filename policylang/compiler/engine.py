@@ -43,6 +43,36 @@ class _State:
         self.decisions: dict[tuple[object, ...], Decision] = {}  # filled by decision()
 
 
+class _CacheGate:
+    """Whether looking up the decision cache pays for itself, judged over windows of lookups.
+
+    A lookup costs the cache key (about a third of an uncached decision-only call). When
+    fewer than `threshold` of a window's lookups hit (a stream whose requests rarely repeat),
+    the next `skip` requests are decided without the cache; then the cache is probed again.
+    Counters are updated without a lock: a race only shifts a window by a request.
+    """
+
+    __slots__ = ("hits", "looked", "skip", "threshold")
+
+    WINDOW = 4096
+    SKIP = 16_384
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.looked = 0
+        self.hits = 0
+        self.skip = 0
+
+    def record(self, hit: bool) -> None:
+        self.looked += 1
+        if hit:
+            self.hits += 1
+        if self.looked >= self.WINDOW:
+            if self.hits < self.threshold * self.looked:
+                self.skip = self.SKIP
+            self.looked = self.hits = 0
+
+
 class Engine:
     """Decide requests against compiled policies.
 
@@ -51,6 +81,8 @@ class Engine:
     (compiled sets are memoised by object identity; a fresh object is compiled afresh).
     `cache_size`: maximum number of cached decisions (0 disables the cache).
     `compiler`: share one `Compiler` between engines to share compiled documents.
+    `adaptive`: stop consulting the cache for a while when its hit ratio is too low to pay
+    for the cache keys (`bypassed` counts the requests decided that way).
     """
 
     def __init__(
@@ -59,11 +91,17 @@ class Engine:
         *,
         cache_size: int = 65_536,
         compiler: Compiler | None = None,
+        adaptive: bool = True,
     ) -> None:
         self.compiler = compiler if compiler is not None else Compiler()
         self.cache_size = cache_size
         self.hits = 0
         self.misses = 0
+        self.bypassed = 0
+        # break-even hit ratios: the key costs about a sixth of an explained decision and a
+        # third of a decision-only one (benchmarks/bench_engine.py)
+        self._explained_gate = _CacheGate(0.15) if adaptive else None
+        self._decision_gate = _CacheGate(0.3) if adaptive else None
         self._state = self._make_state(policies)
 
     def _make_state(self, policies: Policies) -> _State:
@@ -93,9 +131,16 @@ class Engine:
             compiled = self.compiler.compile(state.resolver(request))  # type: ignore[misc]
         if not self.cache_size:
             return compiled.decide(request)
+        gate = self._explained_gate
+        if gate is not None and gate.skip:
+            gate.skip -= 1
+            self.bypassed += 1
+            return compiled.decide(request)
         key = cache_key(compiled, request)
         cache = state.cache
         found = cache.get(key)
+        if gate is not None:
+            gate.record(found is not None)
         if found is not None:
             self.hits += 1
             return found
@@ -117,6 +162,11 @@ class Engine:
             compiled = self.compiler.compile(state.resolver(request))  # type: ignore[misc]
         if not self.cache_size:
             return compiled.decision(request)
+        gate = self._decision_gate
+        if gate is not None and gate.skip:
+            gate.skip -= 1
+            self.bypassed += 1
+            return compiled.decision(request)
         key = cache_key(compiled, request)
         cache = state.decisions
         found = cache.get(key)
@@ -124,6 +174,8 @@ class Engine:
             explained = state.cache.get(key)
             if explained is not None:
                 found = explained.decision
+        if gate is not None:
+            gate.record(found is not None)
         if found is not None:
             self.hits += 1
             return found

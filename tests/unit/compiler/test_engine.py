@@ -126,3 +126,41 @@ def test_concurrent_decisions_and_swaps() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_engine_decision_matches_decide_and_uses_the_cache() -> None:
+    engine = Engine(TEAM_READ)
+    assert engine.decision(request()) is Decision.ALLOWED
+    assert engine.decision(request()) is Decision.ALLOWED
+    assert (engine.hits, engine.misses) == (1, 1)
+    outside = request(**{"aws:SourceIp": "192.0.2.1"})
+    assert engine.decision(outside) is evaluate(TEAM_READ, outside).decision
+    assert engine.decision(request(BOB)) is Decision.IMPLICIT_DENY
+
+
+def test_a_cache_that_never_hits_is_bypassed_then_probed_again() -> None:
+    """Every request distinct: after one window of misses the engine stops computing keys for
+    a while (answers unchanged), then looks again; repeated requests keep the cache on."""
+    from policylang.compiler.engine import _CacheGate
+
+    engine = Engine(TEAM_READ)
+    window, skip = _CacheGate.WINDOW, _CacheGate.SKIP
+    for i in range(window + 10):
+        distinct = request(**{"aws:SourceIp": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"})
+        assert engine.decision(distinct) is Decision.ALLOWED
+    assert engine.misses == window and engine.bypassed == 10
+    for _ in range(skip):
+        engine.decision(request())
+    # the skip period ended 10 requests before the loop did: those were looked up again
+    assert engine.bypassed == skip
+    assert (engine.misses, engine.hits) == (window + 1, 9)
+
+    steady = Engine(TEAM_READ)
+    for _ in range(window + 10):
+        steady.decision(request())
+    assert steady.bypassed == 0 and steady.hits == window + 9
+
+    fixed = Engine(TEAM_READ, adaptive=False)
+    for i in range(window + 10):
+        fixed.decision(request(**{"aws:SourceIp": f"10.0.{i // 256 % 256}.{i % 256}"}))
+    assert fixed.bypassed == 0 and fixed.misses == window + 10
