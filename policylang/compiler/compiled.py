@@ -312,7 +312,6 @@ class CompiledPolicySet:
         "_shapes",
         "boundary",
         "defect",
-        "derived_reads",
         "guarded",
         "has_boundary_policy",
         "has_identity_policies",
@@ -358,11 +357,13 @@ class CompiledPolicySet:
         # the two sides of every plan come from tables shared with the sets that have the same
         # groups on that side (the other resources of this caller, the other callers of this
         # resource), so each is built once per action; so are the sides' summaries below
-        self._pkey: PrincipalGroups = (identity, boundary, session, self.scp)
-        pside = side_info(self._pkey, (identity, session, *self.scp, boundary))
+        pside = side_info(
+            (identity, boundary, session, self.scp), (identity, session, *self.scp, boundary)
+        )
+        self._pkey: PrincipalGroups = pside.key  # type: ignore[assignment]
         self._ptable: dict[str, PrincipalSide] = pside.table
-        self._rkey: ResourceGroups = (resource, self.rcp, rcp_services)
-        rside = side_info(self._rkey, (*self.rcp, resource))
+        rside = side_info((resource, self.rcp, rcp_services), (*self.rcp, resource))
+        self._rkey: ResourceGroups = rside.key  # type: ignore[assignment]
         self._rtable: dict[str, ResourceSide] = rside.table
         self.defect = pside.defect or rside.defect
         if rside.reads <= pside.reads:
@@ -371,7 +372,6 @@ class CompiledPolicySet:
         else:
             self.reads = pside.reads | rside.reads
             self.principal_reads, self.resource_reads = derived_keys(self.reads)
-        self.derived_reads = tuple(sorted((*self.principal_reads, *self.resource_reads)))
         # SCPs or RCPs present: only then does the service-linked-role test matter
         self.guarded = bool(self.scp or self.rcp)
         # truth values decide() reads on every call, computed once (PolicySet is frozen)
@@ -389,8 +389,9 @@ class CompiledPolicySet:
         # The reference orders matched statements by the position of their policy object in
         # all_policies() (the last position when one object is listed twice), then index.
         self._order: dict[int, int] | None = None  # built by order() on first use
-        self._plans: dict[str, Plan] = {}
-        self._shapes: dict[tuple[str, ...], Projection] = {}
+        # created on first use: a compiled set is small, and many are built at once
+        self._plans: dict[str, Plan] | None = None
+        self._shapes: dict[tuple[str, ...], Projection] | None = None
 
     def order(self) -> dict[int, int]:
         """Position of each policy object in all_policies() (the last one if listed twice)."""
@@ -399,6 +400,11 @@ class CompiledPolicySet:
             order = {id(named): i for i, named in enumerate(self.policies.all_policies())}
             self._order = order
         return order
+
+    @property
+    def derived_reads(self) -> tuple[str, ...]:
+        """The derivable context keys the set reads (`request.derive_context` can add them)."""
+        return tuple(sorted((*self.principal_reads, *self.resource_reads)))
 
     @property
     def statement_count(self) -> int:
@@ -434,19 +440,25 @@ class CompiledPolicySet:
         Keyed by the spelling so that decide() need not lower-case the action: a service
         sees few spellings of each action, and every spelling gets the same candidates.
         """
-        found = self._plans.get(action)
+        plans = self._plans
+        if plans is None:
+            plans = self._plans = {}
+        found = plans.get(action)
         if found is not None:
             return found
         plan = Plan(self, self.principal_side(action), self.resource_side(action))
-        if len(self._plans) >= PLAN_LIMIT:
-            self._plans.clear()
-        self._plans[action] = plan
+        if len(plans) >= PLAN_LIMIT:
+            plans.clear()
+        plans[action] = plan
         return plan
 
     def projection(self, shape: tuple[str, ...]) -> Projection:
         """For a request context with keys `shape` (as spelled), the keys this set reads and
         a getter of their values (memoised: a service sees few context shapes)."""
-        found = self._shapes.get(shape)
+        shapes = self._shapes
+        if shapes is None:
+            shapes = self._shapes = {}
+        found = shapes.get(shape)
         if found is not None:
             return found
         read = tuple(k for k in shape if k.lower() in self.reads)
@@ -454,9 +466,9 @@ class CompiledPolicySet:
         if read:
             getter = operator.itemgetter(*read)
         projection = (read, getter)
-        if len(self._shapes) >= _SHAPE_LIMIT:
-            self._shapes.clear()
-        self._shapes[shape] = projection
+        if len(shapes) >= _SHAPE_LIMIT:
+            shapes.clear()
+        shapes[shape] = projection
         return projection
 
     def context(
@@ -639,7 +651,8 @@ class CompiledPolicySet:
         caller = request.principal
         ctype = caller.type
         action = request.action
-        plan = self._plans.get(action)
+        plans = self._plans
+        plan = plans.get(action) if plans is not None else None
         if plan is None:
             plan = self.plan(action)
         p = plan.p

@@ -272,9 +272,10 @@ class SideInfo:
     table of its per-action plans, whether a statement is defective, and the context keys the
     groups read (and of those, the derivable ones: principal-derived, resource-derived)."""
 
-    __slots__ = ("defect", "derived", "reads", "table")
+    __slots__ = ("defect", "derived", "key", "reads", "table")
 
-    def __init__(self, groups: Sequence[StatementGroup | None]) -> None:
+    def __init__(self, key: tuple[object, ...], groups: Sequence[StatementGroup | None]) -> None:
+        self.key = key  # one tuple shared by every set of this side
         present = [g for g in groups if g is not None]
         self.table: dict[str, Any] = {}
         self.defect = any(g.defect for g in present)
@@ -312,7 +313,7 @@ def side_info(key: tuple[object, ...], groups: Sequence[StatementGroup | None]) 
     A set holds its side's table directly, so clearing this memo never breaks a set."""
     found = _SIDE_INFO.get(key)
     if found is None:
-        found = SideInfo(groups)
+        found = SideInfo(key, groups)
         if len(_SIDE_INFO) >= _SIDE_MEMO_LIMIT:
             _SIDE_INFO.clear()
         _SIDE_INFO[key] = found
