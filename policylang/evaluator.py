@@ -81,6 +81,8 @@ _RESERVED_ROLE_WRITES = frozenset(
     }
 )
 _AWS_ALIAS_WRITES = frozenset({"kms:createalias", "kms:deletealias", "kms:updatealias"})
+AWS_MANAGED_WRITE_ACTIONS = _MANAGED_POLICY_WRITES | _RESERVED_ROLE_WRITES | _AWS_ALIAS_WRITES
+"""Every (lower-cased) action `is_aws_managed_write` can be true for."""
 
 
 def is_aws_managed_write(action: str, resource: str) -> bool:

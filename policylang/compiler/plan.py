@@ -20,9 +20,7 @@ from policylang.compiler.facts import is_derivable
 from policylang.compiler.lower import CompiledStatement, StatementGroup
 from policylang.decision import EvaluationResult
 from policylang.evaluator import (
-    _AWS_ALIAS_WRITES,
-    _MANAGED_POLICY_WRITES,
-    _RESERVED_ROLE_WRITES,
+    AWS_MANAGED_WRITE_ACTIONS,
     GET_CALLER_IDENTITY,
     ROLE_TRUST_ACTIONS,
     PrincipalClass,
@@ -198,7 +196,7 @@ class PrincipalSide:
         self.role_trust = lowered in ROLE_TRUST_ACTIONS
         self.kms = service == "kms"
         # is_aws_managed_write can only be true for these actions: skip the ARN split otherwise
-        self.managed_write = lowered in _MANAGED_WRITE_ACTIONS
+        self.managed_write = lowered in AWS_MANAGED_WRITE_ACTIONS
         self.identity, self.identity_split = _group_candidates(identity, action, lowered)
         self.boundary, self.boundary_split = _group_candidates(boundary, action, lowered)
         self.session, self.session_split = _group_candidates(session, action, lowered)
@@ -354,4 +352,3 @@ class Plan:
 
 
 PLAN_LIMIT = 1024
-_MANAGED_WRITE_ACTIONS = _MANAGED_POLICY_WRITES | _RESERVED_ROLE_WRITES | _AWS_ALIAS_WRITES
