@@ -200,24 +200,11 @@ def _any_applies(statements: Statements, arn: str, ctx: Mapping[str, ContextValu
     return False
 
 
-def _denies(
-    candidates: Candidates,
-    split: tuple[Statements, Statements],
-    arn: str,
-    ctx: Mapping[str, ContextValue],
-) -> bool:
-    """Does a Deny of this group apply?"""
-    return bool(candidates[0][1]) or bool(split[0] and _any_applies(split[0], arn, ctx))
-
-
-def _allows(
-    candidates: Candidates,
-    split: tuple[Statements, Statements],
-    arn: str,
-    ctx: Mapping[str, ContextValue],
-) -> bool:
-    """Does an Allow of this group apply?"""
-    return bool(candidates[0][0]) or bool(split[1] and _any_applies(split[1], arn, ctx))
+def _holds(fixed: list[CompiledStatement], dynamic: Statements, arn: str,
+           ctx: Mapping[str, ContextValue]) -> bool:
+    """Does a group hold an applicable statement of one effect? `fixed`: its statements that
+    apply whatever the request; `dynamic`: those to check (one side of its split)."""
+    return bool(fixed) or bool(dynamic and _any_applies(dynamic, arn, ctx))
 
 
 def _principal_classes(
@@ -562,11 +549,11 @@ class CompiledPolicySet:
             side = p.scp
             if side.fixed[1] or (side.denies and _any_applies(side.denies, arn, ctx)):
                 return _EXPLICIT
-        if has_identity and _denies(p.identity, p.identity_split, arn, ctx):
+        if has_identity and _holds(p.identity[0][1], p.identity_split[0], arn, ctx):
             return _EXPLICIT
-        if has_boundary and _denies(p.boundary, p.boundary_split, arn, ctx):
+        if has_boundary and _holds(p.boundary[0][1], p.boundary_split[0], arn, ctx):
             return _EXPLICIT
-        if has_session and _denies(p.session, p.session_split, arn, ctx):
+        if has_session and _holds(p.session[0][1], p.session_split[0], arn, ctx):
             return _EXPLICIT
         resource_bits: dict[int, int] | None = None
         trap = self.has_boundary_policy and signed
@@ -623,14 +610,14 @@ class CompiledPolicySet:
             classes |= _principal_classes(
                 r.resource_split[1], resource_bits, trap, arn, ctx, False
             )
-        identity_allows = has_identity and _allows(p.identity, p.identity_split, arn, ctx)
-        boundary_ok = not has_boundary or _allows(p.boundary, p.boundary_split, arn, ctx)
+        identity_allows = has_identity and _holds(p.identity[0][0], p.identity_split[1], arn, ctx)
+        boundary_ok = not has_boundary or _holds(p.boundary[0][0], p.boundary_split[1], arn, ctx)
         session_ok = True
         if session_applies:
             if not self.has_session_policies:
                 session_ok = not federated_session
             else:
-                session_ok = _allows(p.session, p.session_split, arn, ctx)
+                session_ok = _holds(p.session[0][0], p.session_split[1], arn, ctx)
         deciding = self._gate(
             p,
             request,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from policylang.compiler.build import Compiler
 from policylang.compiler.compiled import CompiledPolicySet, principal_facts
@@ -28,6 +29,7 @@ from policylang.policy_set import PolicySet
 from policylang.request import Request
 
 Resolver = Callable[[Request], PolicySet]
+_T = TypeVar("_T", EvaluationResult, Decision)
 Policies = PolicySet | CompiledPolicySet | Resolver
 
 
@@ -129,29 +131,9 @@ class Engine:
         compiled = state.fixed
         if compiled is None:
             compiled = self.compiler.compile(state.resolver(request))  # type: ignore[misc]
-        if not self.cache_size:
-            return compiled.decide(request)
-        gate = self._explained_gate
-        if gate is not None and gate.skip:
-            gate.skip -= 1
-            self.bypassed += 1
-            return compiled.decide(request)
-        key = cache_key(compiled, request)
-        cache = state.cache
-        found = cache.get(key)
-        if gate is not None:
-            gate.record(found is not None)
-        if found is not None:
-            self.hits += 1
-            return found
-        self.misses += 1
-        result = compiled.decide(request)
-        if len(cache) >= self.cache_size:
-            # first in, first out; another thread may have evicted it first
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del cache[next(iter(cache))]
-        cache[key] = result
-        return result
+        return self._cached(
+            compiled, request, self._explained_gate, state.cache, compiled.decide, None
+        )
 
     def decision(self, request: Request) -> Decision:
         """Only the decision for one request (== `decide(request).decision`), through the
@@ -160,32 +142,46 @@ class Engine:
         compiled = state.fixed
         if compiled is None:
             compiled = self.compiler.compile(state.resolver(request))  # type: ignore[misc]
+        return self._cached(
+            compiled, request, self._decision_gate, state.decisions, compiled.decision,
+            state.cache,
+        )
+
+    def _cached(
+        self,
+        compiled: CompiledPolicySet,
+        request: Request,
+        gate: _CacheGate | None,
+        cache: dict[tuple[object, ...], _T],
+        compute: Callable[[Request], _T],
+        explained: dict[tuple[object, ...], EvaluationResult] | None,
+    ) -> _T:
+        """`compute(request)` through `cache` (and, for decisions, the explained results)."""
         if not self.cache_size:
-            return compiled.decision(request)
-        gate = self._decision_gate
+            return compute(request)
         if gate is not None and gate.skip:
             gate.skip -= 1
             self.bypassed += 1
-            return compiled.decision(request)
+            return compute(request)
         key = cache_key(compiled, request)
-        cache = state.decisions
-        found = cache.get(key)
-        if found is None:
-            explained = state.cache.get(key)
-            if explained is not None:
-                found = explained.decision
+        found: object = cache.get(key)
+        if found is None and explained is not None:
+            result = explained.get(key)
+            if result is not None:
+                found = result.decision
         if gate is not None:
             gate.record(found is not None)
         if found is not None:
             self.hits += 1
-            return found
+            return found  # type: ignore[return-value]
         self.misses += 1
-        decision = compiled.decision(request)
+        value = compute(request)
         if len(cache) >= self.cache_size:
+            # first in, first out; another thread may have evicted it first
             with contextlib.suppress(KeyError, RuntimeError, StopIteration):
                 del cache[next(iter(cache))]
-        cache[key] = decision
-        return decision
+        cache[key] = value
+        return value
 
     def decide_uncached(self, request: Request) -> EvaluationResult:
         """The decision without consulting or filling the cache."""

@@ -15,14 +15,6 @@ from collections.abc import Mapping
 from policylang.compiler.lower import CallerKey, caller_key
 from policylang.request import Caller, ContextValue, PrincipalType, Request, Resource
 
-_USER = PrincipalType.USER
-_ROLE = PrincipalType.ROLE
-_ASSUMED_ROLE = PrincipalType.ASSUMED_ROLE
-_FEDERATED = PrincipalType.FEDERATED
-_ROOT = PrincipalType.ROOT
-_SERVICE = PrincipalType.SERVICE
-_ANONYMOUS = PrincipalType.ANONYMOUS
-
 # Keys request.derive_context can add (only when absent from the request's context).
 _DERIVED_KEYS = frozenset(
     {
@@ -35,11 +27,11 @@ _DERIVED_KEYS = frozenset(
     }
 )
 _PRINCIPAL_TYPE_VALUE = {
-    _USER: "User",
-    _ROLE: "AssumedRole",
-    _ASSUMED_ROLE: "AssumedRole",
-    _ROOT: "Account",
-    _ANONYMOUS: "Anonymous",
+    PrincipalType.USER: "User",
+    PrincipalType.ROLE: "AssumedRole",
+    PrincipalType.ASSUMED_ROLE: "AssumedRole",
+    PrincipalType.ROOT: "Account",
+    PrincipalType.ANONYMOUS: "Anonymous",
 }
 
 
@@ -69,24 +61,24 @@ def derive_key(request: Request, key: str) -> ContextValue | None:
         return found
     p = request.principal
     t = p.type
-    if t is _ANONYMOUS:
+    if t is PrincipalType.ANONYMOUS:
         if key == "aws:principalaccount" or key == "aws:userid":
             return "anonymous"
         if key == "aws:principaltype":
             return "Anonymous"
         return None
-    if t is _SERVICE or p.is_identity_provider:
+    if t is PrincipalType.SERVICE or p.is_identity_provider:
         return None
     if key == "aws:principalarn":
-        return (p.role_arn if t is _ASSUMED_ROLE else p.arn) or None
+        return (p.role_arn if t is PrincipalType.ASSUMED_ROLE else p.arn) or None
     if key == "aws:principalaccount":
         return p.account or None
     if key == "aws:userid":
         return p.id or None
     if key == "aws:username":
-        return p.arn.rsplit("/", 1)[-1] if t is _USER and p.arn else None
+        return p.arn.rsplit("/", 1)[-1] if t is PrincipalType.USER and p.arn else None
     if key == "aws:principaltype":
-        return "FederatedUser" if t is _FEDERATED else _PRINCIPAL_TYPE_VALUE[t]
+        return "FederatedUser" if t is PrincipalType.FEDERATED else _PRINCIPAL_TYPE_VALUE[t]
     if key.startswith("aws:principaltag/"):
         tag = key[len("aws:principaltag/") :]
         found = None
@@ -180,7 +172,7 @@ def _role_name_is_service_linked(caller: Caller) -> bool:
 
 
 def _session_role_name(caller: Caller) -> str | None:
-    if caller.type is not _ASSUMED_ROLE or not caller.arn:
+    if caller.type is not PrincipalType.ASSUMED_ROLE or not caller.arn:
         return None
     fields = caller.arn.split(":", 5)
     if len(fields) != 6 or fields[0] != "arn" or not fields[5].startswith("assumed-role/"):
