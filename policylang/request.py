@@ -97,13 +97,14 @@ class Request:
     )
 
 
-_PRINCIPAL_TYPE_VALUE = {
+PRINCIPAL_TYPE_VALUE = {
     PrincipalType.USER: "User",
     PrincipalType.ROLE: "AssumedRole",
     PrincipalType.ASSUMED_ROLE: "AssumedRole",
     PrincipalType.ROOT: "Account",
     PrincipalType.ANONYMOUS: "Anonymous",
 }
+"""The aws:PrincipalType value of each caller type (federated users: `FederatedUser`)."""
 
 
 def derive_context(request: Request) -> dict[str, ContextValue]:
@@ -133,7 +134,7 @@ def derive_context(request: Request) -> dict[str, ContextValue]:
         if p.type is PrincipalType.FEDERATED:
             derived["aws:principaltype"] = "FederatedUser"
         else:
-            derived["aws:principaltype"] = _PRINCIPAL_TYPE_VALUE[p.type]
+            derived["aws:principaltype"] = PRINCIPAL_TYPE_VALUE[p.type]
         for tag_key, tag_value in p.tags.items():
             derived[f"aws:principaltag/{tag_key.lower()}"] = tag_value
     if request.resource.account:

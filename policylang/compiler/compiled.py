@@ -30,6 +30,7 @@ import itertools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
+from typing import TypeVar
 
 from policylang.compiler.conditions import CompiledCondition
 from policylang.compiler.facts import (
@@ -401,24 +402,18 @@ class CompiledPolicySet:
 
     def principal_side(self, action: str) -> PrincipalSide:
         """The caller's side of the plan for an action as spelled (shared, built once)."""
-        table = self._ptable
-        found = table.get(action)
+        found = self._ptable.get(action)
         if found is None:
-            found = PrincipalSide(self._pkey, action, action.lower())
-            if len(table) >= PLAN_LIMIT:
-                table.clear()
-            table[action] = found
+            side = PrincipalSide(self._pkey, action, action.lower())
+            found = _remember(self._ptable, action, side)
         return found
 
     def resource_side(self, action: str) -> ResourceSide:
         """The resource's side of the plan for an action as spelled (shared, built once)."""
-        table = self._rtable
-        found = table.get(action)
+        found = self._rtable.get(action)
         if found is None:
-            found = ResourceSide(self._rkey, action, action.lower())
-            if len(table) >= PLAN_LIMIT:
-                table.clear()
-            table[action] = found
+            side_r = ResourceSide(self._rkey, action, action.lower())
+            found = _remember(self._rtable, action, side_r)
         return found
 
     def plan(self, action: str) -> Plan:
@@ -885,6 +880,15 @@ class CompiledPolicySet:
 
 
 _EMPTY_CTX: Mapping[str, ContextValue] = MappingProxyType({})
+_V = TypeVar("_V")
+
+
+def _remember(table: dict[str, _V], key: str, value: _V) -> _V:
+    """Store `value` in a bounded per-action table (cleared when full) and return it."""
+    if len(table) >= PLAN_LIMIT:
+        table.clear()
+    table[key] = value
+    return value
 
 
 def _slr_path(request: Request, ctx: Mapping[str, ContextValue] | None) -> bool:

@@ -13,7 +13,14 @@ import weakref
 from collections.abc import Mapping
 
 from policylang.compiler.lower import CallerKey, caller_key
-from policylang.request import Caller, ContextValue, PrincipalType, Request, Resource
+from policylang.request import (
+    PRINCIPAL_TYPE_VALUE,
+    Caller,
+    ContextValue,
+    PrincipalType,
+    Request,
+    Resource,
+)
 
 # Keys request.derive_context can add (only when absent from the request's context).
 _DERIVED_KEYS = frozenset(
@@ -26,13 +33,6 @@ _DERIVED_KEYS = frozenset(
         "aws:resourceaccount",
     }
 )
-_PRINCIPAL_TYPE_VALUE = {
-    PrincipalType.USER: "User",
-    PrincipalType.ROLE: "AssumedRole",
-    PrincipalType.ASSUMED_ROLE: "AssumedRole",
-    PrincipalType.ROOT: "Account",
-    PrincipalType.ANONYMOUS: "Anonymous",
-}
 
 
 def is_derivable(key: str) -> bool:
@@ -78,7 +78,7 @@ def derive_key(request: Request, key: str) -> ContextValue | None:
     if key == "aws:username":
         return p.arn.rsplit("/", 1)[-1] if t is PrincipalType.USER and p.arn else None
     if key == "aws:principaltype":
-        return "FederatedUser" if t is PrincipalType.FEDERATED else _PRINCIPAL_TYPE_VALUE[t]
+        return "FederatedUser" if t is PrincipalType.FEDERATED else PRINCIPAL_TYPE_VALUE[t]
     if key.startswith("aws:principaltag/"):
         tag = key[len("aws:principaltag/") :]
         found = None
