@@ -528,15 +528,10 @@ class CompiledPolicySet:
             if facts is None:
                 facts = principal_facts(caller)
             slr = facts.slr_name or _slr_path(request, ctx if needs_ctx else None)
-        scp_applies = (
-            self.has_scp and (signed or federated_session or ctype is _ROOT) and not slr
+        scp_applies, rcp_applies, session_applies, has_identity, has_boundary, has_session = (
+            self._applies(ctype, signed, federated_session, slr)
         )
-        rcp_applies = self.has_rcp and not slr and r.rcp_service
-        identity_applies = signed or federated_session
-        session_applies = ctype is _ASSUMED_ROLE or ctype is _ROLE or federated_session
-        has_boundary = identity_applies and self.boundary is not None
-        has_session = session_applies and self.has_session_policies
-        has_identity = identity_applies and self.has_identity_policies
+        rcp_applies = rcp_applies and r.rcp_service
         arn = request.resource.arn
 
         # 1. an applicable Deny anywhere wins
@@ -664,15 +659,10 @@ class CompiledPolicySet:
         ):
             # two tags differing only in case: conditions may hold under either reading
             variants = tag_variants(request, ctx)
-        scp_applies = (
-            self.has_scp and (signed or federated_session or ctype is _ROOT) and not slr
+        scp_applies, rcp_applies, session_applies, has_identity, has_boundary, has_session = (
+            self._applies(ctype, signed, federated_session, slr)
         )
-        rcp_applies = self.has_rcp and not slr and r.rcp_service
-        identity_applies = signed or federated_session
-        session_applies = ctype is _ASSUMED_ROLE or ctype is _ROLE or federated_session
-        has_boundary = identity_applies and self.boundary is not None
-        has_session = session_applies and self.has_session_policies
-        has_identity = identity_applies and self.has_identity_policies
+        rcp_applies = rcp_applies and r.rcp_service
 
         arn = request.resource.arn
         missing: set[str] = set()
@@ -807,6 +797,22 @@ class CompiledPolicySet:
         for h in rcp:
             allows += h[0]
         return _result(plan, "A", allows, missing_keys, details, None)
+
+    def _applies(
+        self, ctype: PrincipalType, signed: bool, federated_session: bool, slr: bool
+    ) -> tuple[bool, bool, bool, bool, bool, bool]:
+        """Which policy sets take part for this kind of caller (§3): SCPs, RCPs (for services
+        they govern), session policies, identity policies, the boundary, the session set."""
+        identity_applies = signed or federated_session
+        session_applies = ctype is _ASSUMED_ROLE or ctype is _ROLE or federated_session
+        return (
+            self.has_scp and (identity_applies or ctype is _ROOT) and not slr,
+            self.has_rcp and not slr,
+            session_applies,
+            identity_applies and self.has_identity_policies,
+            identity_applies and self.boundary is not None,
+            session_applies and self.has_session_policies,
+        )
 
     def _gate(
         self,
