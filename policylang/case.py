@@ -73,6 +73,11 @@ from policylang.source import Source, Span
 __all__ = [
     "Case",
     "CaseInput",
+    "checked_case_fields",
+    "checked_context",
+    "checked_principal",
+    "checked_request",
+    "checked_resource",
     "load_case",
 ]
 
@@ -558,7 +563,8 @@ class _CaseReader:
                 )
             seen[lowered] = item.key
             prefix, colon, name = item.key.partition(":")
-            if not (prefix and colon and name) or any(ch.isspace() for ch in item.key):
+            # split() == [key]: no str.isspace() character (checked in C, not per character)
+            if not (prefix and colon and name) or item.key.split() != [item.key]:
                 raise self.error(
                     f"`{item.key}` is not a condition key: keys are `service:Name`",
                     code="case.invalid-context-key",
@@ -799,6 +805,221 @@ _MISSING_HINTS: Final = {
     '"account": "111122223333"}',
     "request.principal.type": "one of user, assumed-role, federated, service, root, anonymous",
 }
+
+
+# --------------------------------------------------------------------------- plain-value checks
+# For bulk readers (policylang.batch) that have already decoded a case with the fast JSON
+# reader: one request part checked from its plain value, with `load_case`'s very rules. They
+# only ever accept: for a value that is not plainly valid they return None, and the caller
+# reads the case with `load_case`, which gives the error with its path, line and column.
+
+
+def checked_case_fields(value: Any) -> tuple[str | None, Decision | None] | None:
+    """(name, expect) of a case whose top-level fields `load_case` accepts, or None (see above).
+
+    Only the top level: `policies` and `request` must be present, and are checked elsewhere.
+    """
+    if (
+        not isinstance(value, dict)
+        or not value.keys() <= _CASE_FIELD_SET
+        or "policies" not in value
+        or "request" not in value
+    ):
+        return None
+    name = value.get("name")
+    if name is not None and not isinstance(name, str):
+        return None
+    expect = value.get("expect")
+    if expect is None:
+        return name, None
+    decision = _DECISIONS.get(expect) if isinstance(expect, str) else None
+    if decision is None:
+        return None
+    return name, decision
+
+
+def checked_request(
+    value: Any, *, principal_of: Callable[[Any], Caller | None] | None = None
+) -> Request | None:
+    """The `Request` `load_case` reads from `request` = `value`, or None (see above).
+
+    `principal_of` replaces `checked_principal` (e.g. by a cache in front of it).
+    """
+    if not isinstance(value, dict) or not value.keys() <= _REQUEST_FIELD_SET:
+        return None
+    principal = (principal_of or checked_principal)(value.get("principal"))
+    if principal is None:
+        return None
+    action = value.get("action")
+    if not isinstance(action, str) or not _ACTION.fullmatch(action):
+        return None
+    resource = checked_resource(value.get("resource"))
+    if resource is None:
+        return None
+    context = checked_context(value.get("context"))
+    if context is None:
+        return None
+    return Request(principal=principal, action=action, resource=resource, context=context)
+
+
+def checked_principal(value: Any) -> Caller | None:
+    """The `Caller` `load_case` reads from `request.principal` = `value`, or None (see above).
+
+    The rules of `_CaseReader._principal`, `_check_principal` and `_session_name`.
+    """
+    if not isinstance(value, dict) or not value.keys() <= _PRINCIPAL_FIELD_SET:
+        return None
+    type_text = value.get("type")
+    ptype = _PRINCIPAL_TYPES.get(type_text) if isinstance(type_text, str) else None
+    if ptype is None or ptype is PrincipalType.ROLE:
+        return None
+    arn = value.get("arn")
+    account = value.get("account")
+    caller_id = value.get("id")
+    given_session = value.get("session_name")
+    for item in (arn, account, caller_id, given_session):
+        if item is not None and not isinstance(item, str):
+            return None
+    tags = value.get("tags")
+    if tags is None:
+        tags = {}
+    elif not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        return None
+    # `_check_principal`
+    if ptype is PrincipalType.ANONYMOUS:
+        if arn is not None or account is not None or caller_id is not None:
+            return None
+        if given_session is not None:
+            return None
+    elif ptype is PrincipalType.SERVICE:
+        if arn is None or arn.startswith("arn:") or not _is_plain_name(arn):
+            return None
+        if account is not None:
+            return None
+    elif ptype is PrincipalType.FEDERATED and arn is not None and not arn.startswith("arn:"):
+        if not _is_plain_name(arn) or account is not None:
+            return None
+    else:
+        if arn is None:
+            return None
+        parts = _split_arn(arn)
+        if parts is None or not _ACCOUNT_ID.fullmatch(parts[3]) or parts[2]:
+            return None
+        rest = parts[4]
+        if ptype is PrincipalType.FEDERATED:
+            if parts[1] == "sts":
+                ok = rest.startswith("federated-user/") and len(rest) > 15
+            else:
+                ok = parts[1] == "iam" and rest.startswith(("oidc-provider/", "saml-provider/"))
+        elif ptype is PrincipalType.ROOT:
+            ok = parts[1] == "iam" and rest == "root"
+        elif ptype is PrincipalType.USER:
+            ok = (
+                parts[1] == "iam"
+                and rest.startswith("user/")
+                and not rest.endswith("/")
+                and len(rest) > 5
+            )
+        else:  # assumed-role
+            pieces = rest.split("/")
+            ok = parts[1] == "sts" and len(pieces) == 3 and all(pieces)
+        if not ok:
+            return None
+        if account is None:
+            account = parts[3]
+        elif account != parts[3]:
+            return None
+    # `_session_name`
+    from_arn = None
+    if arn is not None and ptype is PrincipalType.ASSUMED_ROLE:
+        from_arn = arn.rsplit("/", 1)[-1]
+    elif arn is not None and ptype is PrincipalType.FEDERATED and ":federated-user/" in arn:
+        from_arn = arn.split(":federated-user/", 1)[1]
+    if from_arn is None:
+        session_name = given_session
+    elif given_session is None or given_session == from_arn:
+        session_name = from_arn
+    else:
+        return None
+    return Caller(
+        type=ptype,
+        arn=arn,
+        account=account,
+        id=caller_id,
+        tags=tags,
+        session_name=session_name,
+    )
+
+
+def checked_resource(value: Any) -> Resource | None:
+    """The `Resource` `load_case` reads from `request.resource` = `value`, or None (see above)."""
+    if not isinstance(value, dict) or not value.keys() <= _RESOURCE_FIELD_SET:
+        return None
+    arn = value.get("arn")
+    if not isinstance(arn, str):
+        return None
+    parts = None
+    if arn != "*":
+        parts = _split_arn(arn)
+        if parts is None:
+            return None
+    account = value.get("account")
+    if account is not None:
+        if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account):
+            return None
+    elif parts is not None and _ACCOUNT_ID.fullmatch(parts[3]):
+        account = parts[3]
+    tags = value.get("tags")
+    if tags is None:
+        tags = {}
+    elif not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        return None
+    return Resource(arn=arn, account=account, tags=tags)
+
+
+def checked_context(value: Any) -> dict[str, ContextValue] | None:
+    """The context `load_case` reads from `request.context` = `value`, or None (see above)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        return None
+    seen: set[str] = set()
+    lists = False
+    good = _GOOD_CONTEXT_KEYS
+    for key, item in value.items():
+        lowered = good.get(key)
+        if lowered is None:
+            prefix, colon, name = key.partition(":")
+            # key.split() == [key]: no str.isspace() character (the reader's test)
+            if not (prefix and colon and name) or key.split() != [key]:
+                return None
+            lowered = key.lower()
+            if len(good) < _GOOD_CONTEXT_KEYS_LIMIT:
+                good[key] = lowered
+        if lowered in seen:
+            return None
+        seen.add(lowered)
+        if isinstance(item, str):
+            continue
+        if not isinstance(item, list) or not all(isinstance(v, str) for v in item):
+            return None
+        lists = True
+    if not lists:
+        return dict(value)
+    return {k: (v if isinstance(v, str) else tuple(v)) for k, v in value.items()}
+
+
+# Context keys of a well-formed shape, with their lower-case form: the same few keys come in
+# every request of a stream, so their shape is checked once. Bounded.
+_GOOD_CONTEXT_KEYS: dict[str, str] = {}
+_GOOD_CONTEXT_KEYS_LIMIT: Final = 4096
+
+
+_CASE_FIELD_SET: Final = frozenset(_CASE_FIELDS)
+_REQUEST_FIELD_SET: Final = frozenset(_REQUEST_FIELDS)
+_PRINCIPAL_FIELD_SET: Final = frozenset(_PRINCIPAL_FIELDS)
+_RESOURCE_FIELD_SET: Final = frozenset(_RESOURCE_FIELDS)
+_PRINCIPAL_TYPES: Final = {t.value: t for t in PrincipalType}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -45,7 +45,7 @@ class _State:
         self.decisions: dict[tuple[object, ...], Decision] = {}  # filled by decision()
 
 
-class _CacheGate:
+class CacheGate:
     """Whether looking up the decision cache pays for itself, judged over windows of lookups.
 
     A lookup costs the cache key (about a third of an uncached decision-only call). When
@@ -54,24 +54,34 @@ class _CacheGate:
     Counters are updated without a lock: a race only shifts a window by a request.
     """
 
-    __slots__ = ("hits", "looked", "skip", "threshold")
+    __slots__ = ("hits", "looked", "skip", "skip_length", "threshold", "window")
 
     WINDOW = 4096
     SKIP = 16_384
 
-    def __init__(self, threshold: float) -> None:
+    def __init__(self, threshold: float, *, window: int = WINDOW, skip: int = SKIP) -> None:
         self.threshold = threshold
+        self.window = window
+        self.skip_length = skip
         self.looked = 0
         self.hits = 0
-        self.skip = 0
+        self.skip = 0  # requests still to decide without the cache
+
+    def bypass(self) -> bool:
+        """Decide this request without the cache? (Counts the request when so.)"""
+        if self.skip:
+            self.skip -= 1
+            return True
+        return False
 
     def record(self, hit: bool) -> None:
+        """Count one lookup; at the end of a window, start skipping if too few hit."""
         self.looked += 1
         if hit:
             self.hits += 1
-        if self.looked >= self.WINDOW:
+        if self.looked >= self.window:
             if self.hits < self.threshold * self.looked:
-                self.skip = self.SKIP
+                self.skip = self.skip_length
             self.looked = self.hits = 0
 
 
@@ -102,8 +112,8 @@ class Engine:
         self.bypassed = 0
         # break-even hit ratios: the key costs about a sixth of an explained decision and a
         # third of a decision-only one (benchmarks/bench_engine.py)
-        self._explained_gate = _CacheGate(0.15) if adaptive else None
-        self._decision_gate = _CacheGate(0.3) if adaptive else None
+        self._explained_gate = CacheGate(0.15) if adaptive else None
+        self._decision_gate = CacheGate(0.3) if adaptive else None
         self._state = self._make_state(policies)
 
     def _make_state(self, policies: Policies) -> _State:
@@ -151,7 +161,7 @@ class Engine:
         self,
         compiled: CompiledPolicySet,
         request: Request,
-        gate: _CacheGate | None,
+        gate: CacheGate | None,
         cache: dict[tuple[object, ...], _T],
         compute: Callable[[Request], _T],
         explained: dict[tuple[object, ...], EvaluationResult] | None,
@@ -159,8 +169,7 @@ class Engine:
         """`compute(request)` through `cache` (and, for decisions, the explained results)."""
         if not self.cache_size:
             return compute(request)
-        if gate is not None and gate.skip:
-            gate.skip -= 1
+        if gate is not None and gate.bypass():
             self.bypassed += 1
             return compute(request)
         key = cache_key(compiled, request)

@@ -141,10 +141,10 @@ def test_engine_decision_matches_decide_and_uses_the_cache() -> None:
 def test_a_cache_that_never_hits_is_bypassed_then_probed_again() -> None:
     """Every request distinct: after one window of misses the engine stops computing keys for
     a while (answers unchanged), then looks again; repeated requests keep the cache on."""
-    from policylang.compiler.engine import _CacheGate
+    from policylang.compiler.engine import CacheGate
 
     engine = Engine(TEAM_READ)
-    window, skip = _CacheGate.WINDOW, _CacheGate.SKIP
+    window, skip = CacheGate.WINDOW, CacheGate.SKIP
     for i in range(window + 10):
         distinct = request(**{"aws:SourceIp": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"})
         assert engine.decision(distinct) is Decision.ALLOWED
