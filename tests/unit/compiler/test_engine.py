@@ -113,8 +113,10 @@ def test_concurrent_decisions_and_swaps() -> None:
     def worker() -> None:
         try:
             for i in range(300):
-                result = engine.decide(request(BOB, **{"aws:SourceIp": f"10.0.{i % 7}.1"}))
+                req = request(BOB, **{"aws:SourceIp": f"10.0.{i % 7}.1"})
+                result = engine.decide(req)
                 assert result in allowed_by.values()
+                assert engine.decision(req) in {r.decision for r in allowed_by.values()}
         except BaseException as exc:
             errors.append(exc)
 
