@@ -124,7 +124,7 @@ _ABSENT: Final = object()
 _DECISION_BREAK_EVEN: Final = 0.2
 _EXPLAINED_BREAK_EVEN: Final = 0.1
 _GATE_WINDOW: Final = 4096
-_GATE_SKIP: Final = 16_384
+_GATE_SAMPLE_WINDOW: Final = 512
 # A request known to be well-formed, whose parts are replaced one at a time to check a part.
 _STUB_REQUEST: Final = {
     "principal": {"type": "anonymous"},
@@ -275,9 +275,11 @@ class CaseLineReader:
         self.max_documents = max_documents
         self.max_parts = max_parts
         self._principals: OrderedDict[str, Caller] = OrderedDict()
-        self._parsed: dict[str, Policy] = {}  # document text -> Policy (first in, first out)
+        # first in, first out; OrderedDict: deleting a plain dict's oldest key again and again
+        # makes finding the next oldest ever slower (the dict keeps the holes until it resizes)
+        self._parsed: OrderedDict[str, Policy] = OrderedDict()  # document text -> Policy
         # (field, trust, text) -> the field's interned documents (first in, first out)
-        self._fields: dict[tuple[str, bool, str], Any] = {}
+        self._fields: OrderedDict[tuple[str, bool, str], Any] = OrderedDict()
         self._documents: OrderedDict[tuple[str, PolicyKind, str | None, str], NamedPolicy] = (
             OrderedDict()
         )
@@ -323,7 +325,7 @@ class CaseLineReader:
                     return None
                 self._fields[key] = part
                 if len(self._fields) > self.max_documents:
-                    del self._fields[next(iter(self._fields))]
+                    self._fields.popitem(last=False)
             parts[name] = part
         while len(self._documents) > self.max_documents:
             self._documents.popitem(last=False)
@@ -387,7 +389,7 @@ class CaseLineReader:
                 return None
             self._parsed[key[3]] = policy
             if len(self._parsed) > self.max_documents:
-                del self._parsed[next(iter(self._parsed))]
+                self._parsed.popitem(last=False)
         named = NamedPolicy(label=label, policy=policy, kind=kind, policy_type=policy_type)
         self._documents[key] = named
         return named
@@ -485,15 +487,22 @@ class BatchEvaluator:
         self.options = options if options is not None else BatchOptions()
         self.reader: RecordReader = reader if reader is not None else CaseLineReader()
         self._sets: OrderedDict[object, CompiledPolicySet] = OrderedDict()
-        self._decisions: dict[tuple[object, ...], EvaluationResult | Decision] = {}
+        self._decisions: OrderedDict[tuple[object, ...], EvaluationResult | Decision] = (
+            OrderedDict()
+        )
         self._compiler = Compiler(max_sets=1)
         self.compiled = 0  # distinct PolicySets compiled (cache misses)
         self._canonical_misses = 0
         # the decision cache pays for its keys only when requests repeat (CacheGate)
+        size = self.options.decision_cache_size
         self._explained_gate = CacheGate(
-            _EXPLAINED_BREAK_EVEN, window=_GATE_WINDOW, skip=_GATE_SKIP
+            _EXPLAINED_BREAK_EVEN, window=_GATE_WINDOW, sample_window=_GATE_SAMPLE_WINDOW,
+            warmup=size,
         )
-        self._decision_gate = CacheGate(_DECISION_BREAK_EVEN, window=_GATE_WINDOW, skip=_GATE_SKIP)
+        self._decision_gate = CacheGate(
+            _DECISION_BREAK_EVEN, window=_GATE_WINDOW, sample_window=_GATE_SAMPLE_WINDOW,
+            warmup=size,
+        )
 
     def _compiled(self, record: Mapping[str, Any], data: bytes, name: str) -> CompiledPolicySet:
         key = self.reader.policies_key(record)
@@ -517,7 +526,8 @@ class BatchEvaluator:
 
     def decide(self, compiled: CompiledPolicySet, request: Request) -> EvaluationResult:
         """One explained decision, through the bounded decision cache."""
-        if not self.options.decision_cache_size or self._explained_gate.bypass():
+        gate = self._explained_gate
+        if not self.options.decision_cache_size or gate.bypass(request.resource.arn):
             return compiled.decide(request)
         key = cache_key(compiled, request)
         found = self._decisions.get(key)
@@ -532,7 +542,7 @@ class BatchEvaluator:
 
     def decision(self, compiled: CompiledPolicySet, request: Request) -> Decision:
         """Only the decision (`decide(...).decision`, computed without the explanation)."""
-        if not self.options.decision_cache_size or self._decision_gate.bypass():
+        if not self.options.decision_cache_size or self._decision_gate.bypass(request.resource.arn):
             return compiled.decision(request)
         key = cache_key(compiled, request)
         found = self._decisions.get(key)
@@ -546,7 +556,7 @@ class BatchEvaluator:
     def _store(self, key: tuple[object, ...], result: EvaluationResult | Decision) -> None:
         decisions = self._decisions
         if len(decisions) >= self.options.decision_cache_size:
-            del decisions[next(iter(decisions))]  # first in, first out
+            decisions.popitem(last=False)  # first in, first out
         decisions[key] = result
 
     def _decode(self, data: bytes, name: str) -> tuple[Any, bool]:

@@ -13,6 +13,7 @@ so an id is never reused while its entry exists.)
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from policylang.compiler.compiled import CompiledPolicySet
@@ -38,7 +39,8 @@ class Compiler:
         self._groups: dict[
             tuple[bool, tuple[int, ...]], tuple[tuple[NamedPolicy, ...], StatementGroup]
         ] = {}
-        self._sets: dict[int, tuple[PolicySet, CompiledPolicySet]] = {}
+        # first in, first out (OrderedDict: see engine._State)
+        self._sets: OrderedDict[int, tuple[PolicySet, CompiledPolicySet]] = OrderedDict()
         self._levels: dict[
             tuple[bool, int], tuple[Sequence[Sequence[NamedPolicy]], tuple[StatementGroup, ...]]
         ] = {}
@@ -127,7 +129,7 @@ class Compiler:
         with self._lock:
             if len(self._sets) >= self.max_sets:
                 # first in, first out: drop the oldest entry
-                self._sets.pop(next(iter(self._sets)), None)
+                self._sets.popitem(last=False)
             self._sets[id(policies)] = (policies, compiled)
         return compiled
 

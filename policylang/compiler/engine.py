@@ -19,6 +19,7 @@ takes effect atomically between decisions; cache updates are single dict operati
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -41,47 +42,72 @@ class _State:
     def __init__(self, fixed: CompiledPolicySet | None, resolver: Resolver | None) -> None:
         self.fixed = fixed
         self.resolver = resolver
-        self.cache: dict[tuple[object, ...], EvaluationResult] = {}
-        self.decisions: dict[tuple[object, ...], Decision] = {}  # filled by decision()
+        # First in, first out. OrderedDict, not dict: evicting a plain dict's oldest key over
+        # and over makes finding the next oldest slower each time (the dict keeps the holes
+        # until it resizes), which once cost 40 µs per eviction.
+        self.cache: OrderedDict[tuple[object, ...], EvaluationResult] = OrderedDict()
+        self.decisions: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
 
 
 class CacheGate:
     """Whether looking up the decision cache pays for itself, judged over windows of lookups.
 
-    A lookup costs the cache key (about a third of an uncached decision-only call). When
-    fewer than `threshold` of a window's lookups hit (a stream whose requests rarely repeat),
-    the next `skip` requests are decided without the cache; then the cache is probed again.
-    Counters are updated without a lock: a race only shifts a window by a request.
+    A lookup costs the cache key (about a third of an uncached decision-only call). When fewer
+    than `threshold` of a window of lookups hit (a stream whose requests rarely repeat), the
+    gate starts skipping: requests are decided without the cache, except a sample of them
+    chosen by content (the resource ARN's hash, so a request that comes back is sampled
+    again), which still go through it. When the sample's hit ratio reaches `threshold`, the
+    stream repeats again and every request uses the cache; the next `warmup` lookups are not
+    judged, since they refill what was not stored while skipping (give the cache's size).
+    Sampling by content keeps a skipping gate from locking itself out: the sampled requests
+    keep the cache populated, and their repeats are the evidence. Counters are updated
+    without a lock: a race only shifts a window by a request.
     """
 
-    __slots__ = ("hits", "looked", "skip", "skip_length", "threshold", "window")
+    __slots__ = (
+        "hits", "looked", "sample_window", "skipping", "threshold", "warming", "warmup", "window"
+    )
 
     WINDOW = 4096
-    SKIP = 16_384
+    SAMPLE_WINDOW = 512
+    SAMPLE_MASK = 7  # one request in eight (by content) while skipping
 
-    def __init__(self, threshold: float, *, window: int = WINDOW, skip: int = SKIP) -> None:
+    def __init__(
+        self,
+        threshold: float,
+        *,
+        window: int = WINDOW,
+        sample_window: int = SAMPLE_WINDOW,
+        warmup: int = 65_536,
+    ) -> None:
         self.threshold = threshold
         self.window = window
-        self.skip_length = skip
+        self.sample_window = sample_window
+        self.warmup = warmup
         self.looked = 0
         self.hits = 0
-        self.skip = 0  # requests still to decide without the cache
+        self.skipping = False
+        self.warming = 0  # lookups left before windows are judged again
 
-    def bypass(self) -> bool:
-        """Decide this request without the cache? (Counts the request when so.)"""
-        if self.skip:
-            self.skip -= 1
-            return True
-        return False
+    def bypass(self, token: str) -> bool:
+        """Decide this request without the cache? `token`: the resource ARN."""
+        return self.skipping and hash(token) & self.SAMPLE_MASK != 0
 
     def record(self, hit: bool) -> None:
-        """Count one lookup; at the end of a window, start skipping if too few hit."""
+        """Count one lookup; at the end of a window, switch mode if the hit ratio says so."""
+        if self.warming:
+            self.warming -= 1
+            return
         self.looked += 1
         if hit:
             self.hits += 1
-        if self.looked >= self.window:
-            if self.hits < self.threshold * self.looked:
-                self.skip = self.skip_length
+        if self.looked >= (self.sample_window if self.skipping else self.window):
+            paying = self.hits >= self.threshold * self.looked
+            if self.skipping and paying:
+                self.skipping = False
+                self.warming = self.warmup
+            elif not self.skipping and not paying:
+                self.skipping = True
             self.looked = self.hits = 0
 
 
@@ -112,8 +138,8 @@ class Engine:
         self.bypassed = 0
         # break-even hit ratios: the key costs about a sixth of an explained decision and a
         # third of a decision-only one (benchmarks/bench_engine.py)
-        self._explained_gate = CacheGate(0.15) if adaptive else None
-        self._decision_gate = CacheGate(0.3) if adaptive else None
+        self._explained_gate = CacheGate(0.15, warmup=cache_size) if adaptive else None
+        self._decision_gate = CacheGate(0.3, warmup=cache_size) if adaptive else None
         self._state = self._make_state(policies)
 
     def _make_state(self, policies: Policies) -> _State:
@@ -162,14 +188,14 @@ class Engine:
         compiled: CompiledPolicySet,
         request: Request,
         gate: CacheGate | None,
-        cache: dict[tuple[object, ...], _T],
+        cache: OrderedDict[tuple[object, ...], _T],
         compute: Callable[[Request], _T],
         explained: dict[tuple[object, ...], EvaluationResult] | None,
     ) -> _T:
         """`compute(request)` through `cache` (and, for decisions, the explained results)."""
         if not self.cache_size:
             return compute(request)
-        if gate is not None and gate.bypass():
+        if gate is not None and gate.bypass(request.resource.arn):
             self.bypassed += 1
             return compute(request)
         key = cache_key(compiled, request)
@@ -187,8 +213,8 @@ class Engine:
         value = compute(request)
         if len(cache) >= self.cache_size:
             # first in, first out; another thread may have evicted it first
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del cache[next(iter(cache))]
+            with contextlib.suppress(KeyError):
+                cache.popitem(last=False)
         cache[key] = value
         return value
 

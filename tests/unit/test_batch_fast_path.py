@@ -537,7 +537,7 @@ def test_bypassing_a_cache_that_does_not_pay_changes_no_answer(
     monkeypatch: pytest.MonkeyPatch, matched: bool
 ) -> None:
     monkeypatch.setattr(batch_module, "_GATE_WINDOW", 8)
-    monkeypatch.setattr(batch_module, "_GATE_SKIP", 5)
+    monkeypatch.setattr(batch_module, "_GATE_SAMPLE_WINDOW", 4)
     monkeypatch.setattr(batch_module, "_DECISION_BREAK_EVEN", 0.9)
     monkeypatch.setattr(batch_module, "_EXPLAINED_BREAK_EVEN", 0.9)
     keys: list[object] = []

@@ -140,23 +140,37 @@ def test_engine_decision_matches_decide_and_uses_the_cache() -> None:
     assert engine.decision(request(BOB)) is Decision.IMPLICIT_DENY
 
 
-def test_a_cache_that_never_hits_is_bypassed_then_probed_again() -> None:
+def test_a_cache_that_never_hits_is_bypassed_and_a_repeating_stream_turns_it_back_on() -> None:
     """Every request distinct: after one window of misses the engine stops computing keys for
-    a while (answers unchanged), then looks again; repeated requests keep the cache on."""
+    most requests (answers unchanged); when the stream starts repeating, the content-sampled
+    requests hit and the cache is used for every request again."""
     from policylang.compiler.engine import CacheGate
 
+    window = CacheGate.WINDOW
+
+    def distinct(i: int) -> Request:
+        return Request(ALICE, "s3:GetObject", Resource(f"arn:aws:s3:::b/k{i}", A),
+                       {"aws:SourceIp": "10.1.2.3"})
+
     engine = Engine(TEAM_READ)
-    window, skip = CacheGate.WINDOW, CacheGate.SKIP
-    for i in range(window + 10):
-        distinct = request(**{"aws:SourceIp": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"})
-        assert engine.decision(distinct) is Decision.ALLOWED
+    for i in range(window):
+        assert engine.decision(distinct(i)) is Decision.ALLOWED
     assert engine.misses == window
-    assert engine.bypassed == 10
-    for _ in range(skip):
-        engine.decision(request())
-    # the skip period ended 10 requests before the loop did: those were looked up again
-    assert engine.bypassed == skip
-    assert (engine.misses, engine.hits) == (window + 1, 9)
+    assert engine.bypassed == 0
+    for i in range(window, 3 * window):
+        assert engine.decision(distinct(i)) is Decision.ALLOWED
+    skipped = engine.bypassed
+    assert 0.7 * 2 * window < skipped < 2 * window  # about seven in eight skipped
+    # the same requests again: the sampled ones hit, and the gate opens fully; a stream
+    # that keeps repeating settles with the cache open and hitting
+    for _ in range(3):
+        for i in range(window, 3 * window):
+            assert engine.decision(distinct(i)) is Decision.ALLOWED
+    hits, bypassed = engine.hits, engine.bypassed
+    for i in range(window, 3 * window):
+        engine.decision(distinct(i))
+    assert engine.bypassed == bypassed  # no request skips the cache any more
+    assert engine.hits - hits == 2 * window
 
     steady = Engine(TEAM_READ)
     for _ in range(window + 10):
@@ -165,7 +179,7 @@ def test_a_cache_that_never_hits_is_bypassed_then_probed_again() -> None:
     assert steady.hits == window + 9
 
     fixed = Engine(TEAM_READ, adaptive=False)
-    for i in range(window + 10):
-        fixed.decision(request(**{"aws:SourceIp": f"10.0.{i // 256 % 256}.{i % 256}"}))
+    for i in range(2 * window):
+        fixed.decision(distinct(i))
     assert fixed.bypassed == 0
-    assert fixed.misses == window + 10
+    assert fixed.misses == 2 * window
