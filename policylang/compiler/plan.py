@@ -257,12 +257,7 @@ def _context_needs(
     needs = any(st.condition is not None or st.dynamic_resources for st in dynamic)
     for st in dynamic:
         reads |= st.reads
-    derivable = sorted(k for k in reads if is_derivable(k))
-    return (
-        needs,
-        tuple(k for k in derivable if not k.startswith("aws:resource")),
-        tuple(k for k in derivable if k.startswith("aws:resource")),
-    )
+    return (needs, *derived_keys(frozenset(reads)))
 
 
 class SideInfo:
