@@ -185,9 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine_cold = rate(run_engine, 1)
     cold_hits = engine.hits / max(1, engine.hits + engine.misses)
-    engine.hits = engine.misses = 0
+    hits0, misses0 = engine.hits, engine.misses
     engine_rate = rate(run_engine, 2)
-    hit_ratio = engine.hits / max(1, engine.hits + engine.misses)
+    hits, misses = engine.hits - hits0, engine.misses - misses0
+    hit_ratio = hits / max(1, hits + misses)
     fixed = Engine(sets[0], compiler=compiler)
     same_set = [r for r, ps in zip(sample, sets, strict=True) if ps is sets[0]] or sample[:1]
 

@@ -75,8 +75,8 @@ from policylang.case import (
     checked_request,
     load_case,
 )
-from policylang.compiler import CompiledPolicySet, Compiler, cache_key
-from policylang.compiler.engine import CacheGate
+from policylang.compiler import CompiledPolicySet, Compiler
+from policylang.compiler.engine import DecisionCache
 from policylang.decision import Decision, EvaluationResult
 from policylang.errors import CaseError, PolicyLangError
 from policylang.grammar.json_to_ir import parse_iam_json
@@ -119,8 +119,8 @@ _TRUST_ACTIONS: Final = frozenset(
 _DECISION_NAMES: Final = tuple(d.value for d in Decision)
 _POLICY_FIELDS: Final = frozenset({"identity", "resource", "boundary", "session", "scp", "rcp"})
 _ABSENT: Final = object()
-# The decision cache's gates (compiler.engine.CacheGate). Break-even: roughly what a key costs
-# over what a decision-only (explained) call costs, with some margin.
+# The decision cache's gates (compiler.engine.DecisionCache, CacheGate). Break-even: roughly
+# what a key costs over what a decision-only (explained) call costs, with some margin.
 _DECISION_BREAK_EVEN: Final = 0.2
 _EXPLAINED_BREAK_EVEN: Final = 0.1
 _GATE_WINDOW: Final = 4096
@@ -487,21 +487,16 @@ class BatchEvaluator:
         self.options = options if options is not None else BatchOptions()
         self.reader: RecordReader = reader if reader is not None else CaseLineReader()
         self._sets: OrderedDict[object, CompiledPolicySet] = OrderedDict()
-        self._decisions: OrderedDict[tuple[object, ...], EvaluationResult | Decision] = (
-            OrderedDict()
-        )
         self._compiler = Compiler(max_sets=1)
         self.compiled = 0  # distinct PolicySets compiled (cache misses)
         self._canonical_misses = 0
         # the decision cache pays for its keys only when requests repeat (CacheGate)
-        size = self.options.decision_cache_size
-        self._explained_gate = CacheGate(
-            _EXPLAINED_BREAK_EVEN, window=_GATE_WINDOW, sample_window=_GATE_SAMPLE_WINDOW,
-            warmup=size,
-        )
-        self._decision_gate = CacheGate(
-            _DECISION_BREAK_EVEN, window=_GATE_WINDOW, sample_window=_GATE_SAMPLE_WINDOW,
-            warmup=size,
+        self._cache = DecisionCache(
+            self.options.decision_cache_size,
+            explained_break_even=_EXPLAINED_BREAK_EVEN,
+            decision_break_even=_DECISION_BREAK_EVEN,
+            window=_GATE_WINDOW,
+            sample_window=_GATE_SAMPLE_WINDOW,
         )
 
     def _compiled(self, record: Mapping[str, Any], data: bytes, name: str) -> CompiledPolicySet:
@@ -526,38 +521,11 @@ class BatchEvaluator:
 
     def decide(self, compiled: CompiledPolicySet, request: Request) -> EvaluationResult:
         """One explained decision, through the bounded decision cache."""
-        gate = self._explained_gate
-        if not self.options.decision_cache_size or gate.bypass(request.resource.arn):
-            return compiled.decide(request)
-        key = cache_key(compiled, request)
-        found = self._decisions.get(key)
-        hit = isinstance(found, EvaluationResult)
-        self._explained_gate.record(hit)
-        if hit:
-            assert isinstance(found, EvaluationResult)
-            return found
-        result = compiled.decide(request)
-        self._store(key, result)
-        return result
+        return self._cache.decide(compiled, request)
 
     def decision(self, compiled: CompiledPolicySet, request: Request) -> Decision:
         """Only the decision (`decide(...).decision`, computed without the explanation)."""
-        if not self.options.decision_cache_size or self._decision_gate.bypass(request.resource.arn):
-            return compiled.decision(request)
-        key = cache_key(compiled, request)
-        found = self._decisions.get(key)
-        self._decision_gate.record(found is not None)
-        if found is not None:
-            return found if isinstance(found, Decision) else found.decision
-        result = compiled.decision(request)
-        self._store(key, result)
-        return result
-
-    def _store(self, key: tuple[object, ...], result: EvaluationResult | Decision) -> None:
-        decisions = self._decisions
-        if len(decisions) >= self.options.decision_cache_size:
-            decisions.popitem(last=False)  # first in, first out
-        decisions[key] = result
+        return self._cache.decision(compiled, request)
 
     def _decode(self, data: bytes, name: str) -> tuple[Any, bool]:
         """The line's JSON value, and whether its `policies` keep their exact text.

@@ -37,16 +37,14 @@ Policies = PolicySet | CompiledPolicySet | Resolver
 class _State:
     """What one generation of the engine decides with; replaced whole by `swap`."""
 
-    __slots__ = ("cache", "decisions", "fixed", "resolver")
+    __slots__ = ("cache", "fixed", "resolver")
 
-    def __init__(self, fixed: CompiledPolicySet | None, resolver: Resolver | None) -> None:
+    def __init__(
+        self, fixed: CompiledPolicySet | None, resolver: Resolver | None, cache: DecisionCache
+    ) -> None:
         self.fixed = fixed
         self.resolver = resolver
-        # First in, first out. OrderedDict, not dict: evicting a plain dict's oldest key over
-        # and over makes finding the next oldest slower each time (the dict keeps the holes
-        # until it resizes), which once cost 40 µs per eviction.
-        self.cache: OrderedDict[tuple[object, ...], EvaluationResult] = OrderedDict()
-        self.decisions: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
+        self.cache = cache
 
 
 class CacheGate:
@@ -111,6 +109,107 @@ class CacheGate:
             self.looked = self.hits = 0
 
 
+Key = tuple[object, ...]
+
+
+class DecisionCache:
+    """Bounded caches of explained results and of decisions, keyed by `cache_key`, each behind
+    a `CacheGate` (when `adaptive`). Used by the `Engine` (one per policy generation) and by
+    the batch evaluator (one per process).
+
+    First in, first out. OrderedDict, not dict: evicting a plain dict's oldest key over and
+    over makes finding the next oldest slower each time (the dict keeps the holes until it
+    resizes), which once cost 40 µs per eviction. `decision` is answered by a cached explained
+    result too. Counters: `hits`, `misses` (lookups) and `bypassed` (decided without a lookup).
+    """
+
+    __slots__ = (
+        "bypassed", "decision_gate", "decisions", "explained", "explained_gate", "hits",
+        "misses", "size",
+    )
+
+    def __init__(
+        self,
+        size: int,
+        *,
+        adaptive: bool = True,
+        explained_break_even: float = 0.15,
+        decision_break_even: float = 0.3,
+        window: int = CacheGate.WINDOW,
+        sample_window: int = CacheGate.SAMPLE_WINDOW,
+    ) -> None:
+        self.size = size
+        self.explained: OrderedDict[Key, EvaluationResult] = OrderedDict()
+        self.decisions: OrderedDict[Key, Decision] = OrderedDict()
+        self.explained_gate: CacheGate | None = None
+        self.decision_gate: CacheGate | None = None
+        if adaptive:
+            self.explained_gate = CacheGate(
+                explained_break_even, window=window, sample_window=sample_window, warmup=size
+            )
+            self.decision_gate = CacheGate(
+                decision_break_even, window=window, sample_window=sample_window, warmup=size
+            )
+        self.hits = 0
+        self.misses = 0
+        self.bypassed = 0
+
+    def decide(self, compiled: CompiledPolicySet, request: Request) -> EvaluationResult:
+        """`compiled.decide(request)`, through the cache of explained results."""
+        return self._through(
+            compiled, request, self.explained_gate, self.explained, compiled.decide, None
+        )
+
+    def decision(self, compiled: CompiledPolicySet, request: Request) -> Decision:
+        """`compiled.decision(request)`, through the caches."""
+        return self._through(
+            compiled, request, self.decision_gate, self.decisions, compiled.decision,
+            self.explained,
+        )
+
+    def _through(
+        self,
+        compiled: CompiledPolicySet,
+        request: Request,
+        gate: CacheGate | None,
+        cache: OrderedDict[Key, _T],
+        compute: Callable[[Request], _T],
+        explained: dict[Key, EvaluationResult] | None,
+    ) -> _T:
+        """`compute(request)` through `cache` (and, for decisions, the explained results)."""
+        if not self.size:
+            return compute(request)
+        if gate is not None and gate.bypass(request.resource.arn):
+            self.bypassed += 1
+            return compute(request)
+        key = cache_key(compiled, request)
+        found: object = cache.get(key)
+        if found is None and explained is not None:
+            result = explained.get(key)
+            if result is not None:
+                found = result.decision
+        if gate is not None:
+            gate.record(found is not None)
+        if found is not None:
+            self.hits += 1
+            return found  # type: ignore[return-value]
+        self.misses += 1
+        value = compute(request)
+        if len(cache) >= self.size:
+            # another thread may have evicted it first
+            with contextlib.suppress(KeyError):
+                cache.popitem(last=False)
+        cache[key] = value
+        return value
+
+    def clear(self) -> None:
+        self.explained.clear()
+        self.decisions.clear()
+
+    def __len__(self) -> int:
+        return len(self.explained) + len(self.decisions)
+
+
 class Engine:
     """Decide requests against compiled policies.
 
@@ -133,25 +232,39 @@ class Engine:
     ) -> None:
         self.compiler = compiler if compiler is not None else Compiler()
         self.cache_size = cache_size
-        self.hits = 0
-        self.misses = 0
-        self.bypassed = 0
-        # break-even hit ratios: the key costs about a sixth of an explained decision and a
-        # third of a decision-only one (benchmarks/bench_engine.py)
-        self._explained_gate = CacheGate(0.15, warmup=cache_size) if adaptive else None
-        self._decision_gate = CacheGate(0.3, warmup=cache_size) if adaptive else None
+        self.adaptive = adaptive
+        self._retired = [0, 0, 0]  # hits, misses, bypassed of the generations swapped out
         self._state = self._make_state(policies)
 
+    @property
+    def hits(self) -> int:
+        return self._retired[0] + self._state.cache.hits
+
+    @property
+    def misses(self) -> int:
+        return self._retired[1] + self._state.cache.misses
+
+    @property
+    def bypassed(self) -> int:
+        return self._retired[2] + self._state.cache.bypassed
+
     def _make_state(self, policies: Policies) -> _State:
+        # break-even hit ratios (DecisionCache defaults): the key costs about a sixth of an
+        # explained decision and a third of a decision-only one (benchmarks/bench_engine.py)
+        cache = DecisionCache(self.cache_size, adaptive=self.adaptive)
         if isinstance(policies, CompiledPolicySet):
-            return _State(policies, None)
+            return _State(policies, None, cache)
         if isinstance(policies, PolicySet):
-            return _State(self.compiler.compile(policies), None)
-        return _State(None, policies)
+            return _State(self.compiler.compile(policies), None, cache)
+        return _State(None, policies, cache)
 
     def swap(self, policies: Policies) -> None:
         """Replace the policies (compiled before the swap); the cache starts empty."""
-        self._state = self._make_state(policies)
+        state = self._make_state(policies)
+        old = self._state.cache
+        self._retired = [self._retired[0] + old.hits, self._retired[1] + old.misses,
+                         self._retired[2] + old.bypassed]
+        self._state = state
 
     def compiled_for(self, request: Request) -> CompiledPolicySet:
         """The compiled set that decides `request`."""
@@ -167,9 +280,7 @@ class Engine:
         compiled = state.fixed
         if compiled is None:
             compiled = self.compiler.compile(state.resolver(request))  # type: ignore[misc]
-        return self._cached(
-            compiled, request, self._explained_gate, state.cache, compiled.decide, None
-        )
+        return state.cache.decide(compiled, request)
 
     def decision(self, request: Request) -> Decision:
         """Only the decision for one request (== `decide(request).decision`), through the
@@ -178,45 +289,7 @@ class Engine:
         compiled = state.fixed
         if compiled is None:
             compiled = self.compiler.compile(state.resolver(request))  # type: ignore[misc]
-        return self._cached(
-            compiled, request, self._decision_gate, state.decisions, compiled.decision,
-            state.cache,
-        )
-
-    def _cached(
-        self,
-        compiled: CompiledPolicySet,
-        request: Request,
-        gate: CacheGate | None,
-        cache: OrderedDict[tuple[object, ...], _T],
-        compute: Callable[[Request], _T],
-        explained: dict[tuple[object, ...], EvaluationResult] | None,
-    ) -> _T:
-        """`compute(request)` through `cache` (and, for decisions, the explained results)."""
-        if not self.cache_size:
-            return compute(request)
-        if gate is not None and gate.bypass(request.resource.arn):
-            self.bypassed += 1
-            return compute(request)
-        key = cache_key(compiled, request)
-        found: object = cache.get(key)
-        if found is None and explained is not None:
-            result = explained.get(key)
-            if result is not None:
-                found = result.decision
-        if gate is not None:
-            gate.record(found is not None)
-        if found is not None:
-            self.hits += 1
-            return found  # type: ignore[return-value]
-        self.misses += 1
-        value = compute(request)
-        if len(cache) >= self.cache_size:
-            # first in, first out; another thread may have evicted it first
-            with contextlib.suppress(KeyError):
-                cache.popitem(last=False)
-        cache[key] = value
-        return value
+        return state.cache.decision(compiled, request)
 
     def decide_uncached(self, request: Request) -> EvaluationResult:
         """The decision without consulting or filling the cache."""
@@ -230,7 +303,6 @@ class Engine:
 
     def clear_cache(self) -> None:
         self._state.cache.clear()
-        self._state.decisions.clear()
 
 
 def cache_key(compiled: CompiledPolicySet, request: Request) -> tuple[object, ...]:

@@ -182,7 +182,7 @@ def test_caches_are_bounded() -> None:
         assert outcome is not None
         assert outcome.value["decision"] == ("explicitDeny" if deny else "allowed")
         assert len(evaluator._sets) <= 2
-        assert len(evaluator._decisions) <= 3
+        assert len(evaluator._cache) <= 3
 
 
 # --------------------------------------------------------------------------- malformed lines

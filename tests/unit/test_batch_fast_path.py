@@ -31,6 +31,7 @@ from policylang.case import (
     load_case,
 )
 from policylang.compiler import compile_policies
+from policylang.compiler import engine as engine_module
 from policylang.errors import PolicyLangError
 from policylang.source import Source
 
@@ -541,13 +542,13 @@ def test_bypassing_a_cache_that_does_not_pay_changes_no_answer(
     monkeypatch.setattr(batch_module, "_DECISION_BREAK_EVEN", 0.9)
     monkeypatch.setattr(batch_module, "_EXPLAINED_BREAK_EVEN", 0.9)
     keys: list[object] = []
-    real_key = batch_module.cache_key
+    real_key = engine_module.cache_key
 
     def counting_key(compiled: Any, request: Any) -> tuple[object, ...]:
         keys.append(request)
         return real_key(compiled, request)
 
-    monkeypatch.setattr(batch_module, "cache_key", counting_key)
+    monkeypatch.setattr(engine_module, "cache_key", counting_key)
     lines = _lines(seed=7, n=300)
     expected, expected_errors = _straightforward(lines, matched=matched)
     got, errors, summary = _batch(lines, matched=matched)
