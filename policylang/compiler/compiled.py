@@ -94,11 +94,14 @@ def _run(
     arn: str,
     ctx: Mapping[str, ContextValue],
     missing: set[str],
-    bits: dict[int, int] | None = None,
-    trap: bool = False,
-    variants: Sequence[Mapping[str, ContextValue]] = (),
+    bits: dict[int, int],
+    trap: bool,
+    variants: Sequence[Mapping[str, ContextValue]],
 ) -> Hits:
-    """evaluator.evaluate_set over the candidates the action index yields.
+    """evaluator.evaluate_set over the candidates the action index yields, for a group with
+    Principals (a resource policy, an RCP level): the statements whose Principal takes the
+    caller (`principal_bits`, `_principal_class`) run through `_run_plain`, and the classes of
+    the applicable Allows are OR-ed together.
 
     `variants`: other readings of the context when two tags differ only in case
     (evaluator.tag_variants); a Condition holds if it holds for the context or any variant.
@@ -106,35 +109,17 @@ def _run(
     fixed, dynamic = candidates
     if not dynamic:
         return fixed
-    allows = list(fixed[0])
-    denies = list(fixed[1])
-    classes = fixed[2]
+    class_of: dict[int, int] = {}
+    taking: list[CompiledStatement] = []
     for st in dynamic:
-        cls = 0
-        if bits is not None:
-            listed = bits[id(st)]
-            if st.principal.negated:  # type: ignore[union-attr]
-                if listed and not (trap and st.deny):
-                    continue
-                cls = DIRECT_BIT  # NotPrincipal + Allow (legacy): §5.2
-            elif not listed:
-                continue
-            else:
-                cls = listed
-        static = st.static_only
-        if static is not None:
-            if static(arn) == st.not_resource:
-                continue
-        elif not st.all_resources and not st.resource_matches(arn, ctx, missing):
-            continue
-        cond = st.condition
-        if cond is not None and not _condition_holds(cond, ctx, missing, variants):
-            continue
-        if st.deny:
-            denies.append(st)
-        else:
-            allows.append(st)
-            classes |= cls
+        cls = _principal_class(st, bits, trap)
+        if cls:
+            class_of[id(st)] = cls
+            taking.append(st)
+    allows, denies = _run_plain(tuple(taking), fixed, arn, ctx, missing, variants)
+    classes = fixed[2]
+    for st in allows[len(fixed[0]) :]:
+        classes |= class_of[id(st)]
     return allows, denies, classes
 
 
